@@ -1,0 +1,346 @@
+"""Firms: the agents that hold stock, fill orders and order more.
+
+``Firm`` holds the template of a period (as Mesa's wolf_sheep ``Animal`` does);
+``Retailer``, ``Distributor``, ``Brand`` and ``Supplier`` override only the parts
+that differ. A researcher tries an idea by overriding one method, for example
+``decide`` for a new kind of judgement or ``fill_orders`` for a new way to serve.
+
+A firm never reads another agent: its orders come off its lanes, and what else
+it may know comes from the information regime's ``Observation``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import mesa
+from pullchain.network.lanes import Lane
+from pullchain.network.regimes import Observation
+
+from .allocation import AllocationRule
+from .policies import OrderingPolicy, Situation
+
+if TYPE_CHECKING:
+    from collections.abc import Hashable
+
+
+class Firm(mesa.Agent):
+    """A firm with stock on hand, a backlog per customer, and a supply line.
+
+    Period flows (reset each period, recorded): ``received``, ``demand`` (orders that
+    reached the firm), ``shipped``, ``filled`` (of this period's orders, units shipped
+    at once), ``ordered``, ``lost_sales``. Costs accrue per period on the stock and
+    backlog left at its end.
+
+    Args:
+        model: the model.
+        node: the firm's node id in the network.
+        index: its position in processing order (customers before suppliers).
+        in_lanes, out_lanes: lanes from its suppliers and to its customers.
+        initial_stock: units on hand at the start.
+        holding_cost, backlog_cost: cost per unit per period of stock and of backlog.
+        policy: the ordering rule.
+        allocation: the rule for sharing out stock when short.
+        allow_returns: let orders go negative (theory checks); otherwise clip at 0.
+        lead_time: L, the periods an order must cover.
+    """
+
+    kind: ClassVar[str] = "firm"
+
+    def __init__(
+        self,
+        model: mesa.Model,
+        node: Hashable,
+        index: int,
+        in_lanes: list[Lane],
+        out_lanes: list[Lane],
+        *,
+        initial_stock: float,
+        holding_cost: float,
+        backlog_cost: float,
+        policy: OrderingPolicy,
+        allocation: AllocationRule,
+        allow_returns: bool = False,
+        lead_time: float = 1.0,
+    ) -> None:
+        super().__init__(model)
+        self.node = node
+        self.index = index
+        self.in_lanes = in_lanes
+        self.out_lanes = out_lanes
+        self.holding_cost = holding_cost
+        self.backlog_cost = backlog_cost
+        self.policy = policy
+        self.allocation = allocation
+        self.allow_returns = allow_returns
+        self.lead_time = lead_time
+        self.on_hand = float(initial_stock)
+        self.owed = [0.0] * len(out_lanes)
+        self.owed_since = [0] * len(out_lanes)
+        self.orders_in = [0.0] * len(out_lanes)
+        # Everything ordered and not yet on hand: orders in the mail, goods in transit,
+        # what suppliers owe, and (for producers) goods in production.
+        self.supply_line = sum(lane.orders_in_transit + lane.in_transit for lane in in_lanes)
+        self.situation = Situation(lead_time)
+        self.observation: Observation | None = None
+        self.cost = 0.0
+        self.count_backlog()
+        self.start_period()
+
+    # -- the period, phase by phase ------------------------------------------------
+    def start_period(self) -> None:
+        """Zero the period's flows."""
+        self.received = self.demand = self.shipped = self.filled = 0.0
+        self.ordered = self.lost_sales = 0.0
+        self.period_cost = 0.0
+
+    def arrive(self, period: int) -> None:
+        """Phase 1: a new period starts and goods due now arrive."""
+        self.start_period()
+        self.receive(period)
+
+    def receive(self, period: int) -> None:
+        """Take in the deliveries due now (phase 1, and phase 4 for lead time 0)."""
+        for lane in self.in_lanes:
+            quantity = lane.take_delivery(period)
+            if quantity:
+                self.received += quantity
+                self.take_in(quantity)
+
+    def take_in(self, quantity: float) -> None:
+        """Put delivered goods on the shelf."""
+        self.on_hand += quantity
+        self.supply_line -= quantity
+
+    def step(self) -> None:
+        """Phase 3, the firm's turn: take orders, fill, observe, decide, order."""
+        period = self.model.period
+        self.take_orders(period)
+        self.fill_orders(period)
+        self.count_backlog()
+        self.observation = self.observe(period)
+        self.place_order(period, self.decide(self.observation))
+
+    def take_orders(self, period: int) -> None:
+        """Read the orders that reach the firm now and add them to what it owes."""
+        for i, lane in enumerate(self.out_lanes):
+            quantity = lane.take_orders(period)
+            self.orders_in[i] = quantity
+            if quantity:
+                if self.owed[i] <= 0 < quantity + self.owed[i]:
+                    self.owed_since[i] = period
+                self.owed[i] += quantity
+                self.demand += quantity
+
+    def fill_orders(self, period: int) -> None:
+        """Ship what is owed from stock, sharing out by the allocation rule when short."""
+        owed = self.owed
+        total = 0.0
+        for o in owed:
+            if o > 0:
+                total += o
+        if total <= 0:
+            return
+        backlog_before = total - self.demand
+        if total <= self.on_hand:
+            shipments = [o if o > 0 else 0.0 for o in owed]
+        else:
+            shipments = self.allocation.allocate(self.on_hand, owed, self.owed_since)
+        shipped = 0.0
+        for i, quantity in enumerate(shipments):
+            if quantity > 0:
+                self.out_lanes[i].ship(period, quantity)
+                owed[i] -= quantity
+                shipped += quantity
+        self.on_hand -= shipped
+        if self.on_hand < 0:  # float dust from proportional shares
+            self.on_hand = 0.0
+        self.shipped = shipped
+        self.filled = min(max(shipped - max(backlog_before, 0.0), 0.0), self.demand)
+
+    def observe(self, period: int) -> Observation:
+        """Ask the information regime what the firm may see now."""
+        return self.model.regime.observe(self.index, period, self.orders_in)
+
+    def decide(self, observation: Observation) -> float:
+        """The quantity to order: the policy's answer, clipped at 0 unless returns are allowed."""
+        s = self.situation
+        s.period = observation.period
+        s.on_hand = self.on_hand
+        s.backlog = self.backlog
+        s.supply_line = self.supply_line
+        s.observation = observation
+        quantity = self.policy.order(s)
+        if not self.allow_returns and quantity < 0:
+            return 0.0
+        return quantity
+
+    def place_order(self, period: int, quantity: float) -> None:
+        """Split the order among suppliers by their shares and send it."""
+        if quantity:
+            for lane in self.in_lanes:
+                lane.send_order(period, quantity * lane.share)
+            self.supply_line += quantity
+        self.ordered = quantity
+
+    def close_period(self) -> None:
+        """Phase 4: charge the period's costs on what is left at its end."""
+        self.period_cost = self.holding_cost * self.on_hand + self.backlog_cost * self.backlog
+        self.cost += self.period_cost
+
+    # -- state, derived -------------------------------------------------------------
+    def count_backlog(self) -> None:
+        """Total what is owed, once the period's orders are filled."""
+        self.net_owed = sum(self.owed)
+        self.backlog = sum(o for o in self.owed if o > 0)
+
+    @property
+    def inventory_position(self) -> float:
+        """On hand - what is owed (backlog less credits) + supply line."""
+        return self.on_hand - self.net_owed + self.supply_line
+
+    @property
+    def goods_held(self) -> float:
+        """Physical units this firm holds (on hand, and raw or in production for producers)."""
+        return self.on_hand
+
+
+class Distributor(Firm):
+    """A wholesaler or distributor: buys from firms, sells to firms."""
+
+    kind = "distributor"
+
+
+class Retailer(Firm):
+    """Sells to consumers. Consumers who do not wait are lost sales, charged per unit.
+
+    Args:
+        lost_sale_cost: cost per unit of consumer demand lost.
+        backorder: for each customer lane, whether that consumer waits when shelves are empty.
+    """
+
+    kind = "retailer"
+
+    def __init__(
+        self,
+        *args,
+        lost_sale_cost: float = 0.0,
+        backorder: list[bool] | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lost_sale_cost = lost_sale_cost
+        self.backorder = backorder if backorder is not None else [True] * len(self.out_lanes)
+        self._impatient = [i for i, waits in enumerate(self.backorder) if not waits]
+
+    def fill_orders(self, period: int) -> None:
+        """Serve consumers; those who will not wait take their unmet demand elsewhere."""
+        super().fill_orders(period)
+        for i in self._impatient:
+            if self.owed[i] > 0:
+                self.lost_sales += self.owed[i]
+                self.owed[i] = 0.0
+
+    def close_period(self) -> None:
+        super().close_period()
+        lost = self.lost_sale_cost * self.lost_sales
+        self.period_cost += lost
+        self.cost += lost
+
+
+class Producer(Firm):
+    """A firm that makes goods: production starts up to ``capacity`` per period and
+    is finished ``production_lead_time`` periods later (0: at once).
+
+    What production starts from differs: a ``Supplier`` (the source) from its own
+    production plan, a ``Brand`` from materials bought from suppliers.
+    """
+
+    def __init__(
+        self,
+        *args,
+        capacity: float = float("inf"),
+        production_lead_time: int = 0,
+        initial_in_production: float = 0.0,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.capacity = capacity
+        self.production_lead_time = production_lead_time
+        # Goods finishing in periods 0 .. p-1 (the pipeline of a chain in steady state).
+        self.in_production: dict[int, float] = {
+            t: float(initial_in_production)
+            for t in range(production_lead_time)
+            if initial_in_production
+        }
+        self.queue = 0.0  # what is waiting for capacity: plan (source) or materials (brand)
+        self.supply_line += sum(self.in_production.values())
+        self.started = 0.0
+
+    def start_period(self) -> None:
+        super().start_period()
+        self.started = 0.0
+
+    def arrive(self, period: int) -> None:
+        """Finish production due now, take in deliveries, start what capacity allows."""
+        self.start_period()
+        done = self.in_production.pop(period, 0.0)
+        if done:
+            self.on_hand += done
+            self.supply_line -= done
+        self.receive(period)
+        self.produce(period)
+
+    def produce(self, period: int) -> None:
+        """Start production from the queue, up to capacity."""
+        start = min(self.queue, self.capacity)
+        if start <= 0:
+            return
+        self.queue -= start
+        self.started += start
+        if self.production_lead_time == 0:
+            self.on_hand += start
+            self.supply_line -= start
+        else:
+            due = period + self.production_lead_time
+            self.in_production[due] = self.in_production.get(due, 0.0) + start
+
+    @property
+    def goods_held(self) -> float:
+        return self.on_hand + sum(self.in_production.values())
+
+
+class Brand(Producer):
+    """Buys materials from suppliers and makes the product (one unit of material each)."""
+
+    kind = "brand"
+
+    def take_in(self, quantity: float) -> None:
+        """Materials wait for production capacity; they stay in the supply line until made."""
+        self.queue += quantity
+
+    @property
+    def goods_held(self) -> float:
+        return super().goods_held + self.queue
+
+
+class Supplier(Producer):
+    """The source of goods: its orders are production plans, started the next period.
+
+    Goods enter the chain when a supplier starts making them (``started``), so an
+    order placed in period t is finished in t + 1 + production_lead_time.
+    """
+
+    kind = "supplier"
+
+    def __init__(self, *args, initial_in_production: float = 0.0, **kwargs) -> None:
+        super().__init__(*args, initial_in_production=initial_in_production, **kwargs)
+        # The production request decided last period, not yet started.
+        self.queue = float(initial_in_production)
+        self.supply_line += self.queue
+
+    def place_order(self, period: int, quantity: float) -> None:
+        """Plan production: it starts next period, as capacity allows."""
+        self.queue += quantity
+        self.supply_line += quantity
+        self.ordered = quantity

@@ -1,0 +1,234 @@
+"""Ordering policies: how much a firm orders (or a source plans to make) each period.
+
+A policy sees a ``Situation``, the firm's own stock and supply line plus what the
+information regime let it observe, and returns a quantity. The firm clips it at
+zero unless returns are allowed. Each rule fits on a screen with its formula.
+
+Notation: IP = on hand - backlog + supply line (inventory position, after this
+period's demand); x_t = the demand signal of period t (orders received, or
+point-of-sale demand under a transparent regime); L = periods an order must
+cover (order delay + shipping lead time, plus production for producers).
+
+Add a rule by subclassing ``OrderingPolicy`` and registering it::
+
+    @POLICIES.register("double-the-signal")
+    class Doubler(OrderingPolicy):
+        def order(self, s: Situation) -> float:
+            return 2 * s.observation.demand_signal
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Any
+
+from pullchain.network.errors import ConfigError, check_number
+from pullchain.network.regimes import Observation
+from pullchain.network.registry import Registry
+
+from .forecasts import FORECASTS, Forecast
+
+POLICIES: Registry[OrderingPolicy] = Registry("ordering policy")
+
+
+class Situation:
+    """What a policy may use: the firm's own state and its observation. Reused each period."""
+
+    __slots__ = ("backlog", "lead_time", "observation", "on_hand", "period", "supply_line")
+
+    def __init__(self, lead_time: float) -> None:
+        self.lead_time = lead_time
+        self.period = 0
+        self.on_hand = 0.0
+        self.backlog = 0.0
+        self.supply_line = 0.0
+        self.observation: Observation | None = None
+
+    @property
+    def inventory_position(self) -> float:
+        """On hand - backlog + supply line: what the firm has and has coming."""
+        return self.on_hand - self.backlog + self.supply_line
+
+    @property
+    def net_stock(self) -> float:
+        """On hand - backlog (Sterman's effective inventory S)."""
+        return self.on_hand - self.backlog
+
+
+class OrderingPolicy(ABC):
+    """Base class. ``reset`` primes the rule for a chain in steady state."""
+
+    def reset(self, expected_demand: float, lead_time: float) -> None:  # noqa: B027
+        """Called once before period 0 with the mean demand signal and L."""
+
+    @abstractmethod
+    def order(self, s: Situation) -> float:
+        """The quantity to order this period (may be negative; the firm clips)."""
+
+
+def _forecast(name: str, params: dict[str, Any] | None) -> Forecast:
+    return FORECASTS.create(name, params, field="forecast")
+
+
+@POLICIES.register("order_up_to")
+class OrderUpTo(OrderingPolicy):
+    """Order-up-to with a forecast (Chen, Drezner, Ryan & Simchi-Levi 2000).
+
+    mu_t = forecast updated with x_t;  y_t = L mu_t + SS;  q_t = y_t - IP_t,
+    with SS = safety_stock + safety_periods * mu_t. With SS constant and returns
+    allowed, q_t = y_t - y_{t-1} + x_t and, for a p-period moving average and iid
+    demand, Var(q)/Var(x) = 1 + 2L/p + 2L^2/p^2.
+
+    Args:
+        forecast: a registered forecast name ("moving_average", "exponential_smoothing", ...).
+        window: moving-average window p (used by "moving_average").
+        alpha: smoothing constant (used by "exponential_smoothing").
+        safety_stock: constant safety stock SS in units.
+        safety_periods: extra periods of forecast demand held as safety stock.
+    """
+
+    def __init__(
+        self,
+        forecast: str = "moving_average",
+        window: int = 5,
+        alpha: float = 0.3,
+        safety_stock: float = 0.0,
+        safety_periods: float = 0.0,
+    ) -> None:
+        params: dict[str, Any] = {}
+        if forecast == "moving_average":
+            params = {"window": window}
+        elif forecast == "exponential_smoothing":
+            params = {"alpha": alpha}
+        self.forecast = _forecast(forecast, params)
+        self.safety_stock = check_number("safety_stock", safety_stock, minimum=0)
+        self.safety_periods = check_number("safety_periods", safety_periods, minimum=0)
+
+    def reset(self, expected_demand: float, lead_time: float) -> None:
+        self.forecast.reset(expected_demand)
+
+    def order(self, s: Situation) -> float:
+        mu = self.forecast.update(s.observation.demand_signal)
+        target = s.lead_time * mu + self.safety_stock + self.safety_periods * mu
+        return target - s.inventory_position
+
+
+@POLICIES.register("base_stock")
+class BaseStock(OrderingPolicy):
+    """Base stock with no forecasting: q_t = S - IP_t, hence q_t = x_t (bullwhip 1).
+
+    Args:
+        level: the base-stock level S; by default (L + 1) times the expected demand.
+    """
+
+    def __init__(self, level: float | None = None) -> None:
+        self.level = None if level is None else check_number("level", level)
+
+    def reset(self, expected_demand: float, lead_time: float) -> None:
+        if self.level is None:
+            self.level = (lead_time + 1) * expected_demand
+
+    def order(self, s: Situation) -> float:
+        return self.level - s.inventory_position
+
+
+@POLICIES.register("s_S")
+class MinMax(OrderingPolicy):
+    """(s, S): when IP_t <= s, order up to S (q = S - IP); otherwise order nothing.
+
+    Args:
+        s: reorder point; by default L times the expected demand.
+        S: order-up-to level (> s); by default s plus two periods of expected demand.
+    """
+
+    def __init__(self, s: float | None = None, S: float | None = None) -> None:
+        self.s = None if s is None else check_number("s", s)
+        self.S = None if S is None else check_number("S", S)
+        if self.s is not None and self.S is not None and self.s >= self.S:
+            raise ConfigError("S", S, f"a level above s = {s}")
+
+    def reset(self, expected_demand: float, lead_time: float) -> None:
+        if self.s is None:
+            self.s = lead_time * expected_demand
+        if self.S is None:
+            self.S = self.s + 2 * expected_demand
+
+    def order(self, s: Situation) -> float:
+        ip = s.inventory_position
+        return self.S - ip if ip <= self.s else 0.0
+
+
+@POLICIES.register("r_Q")
+class ReorderQuantity(OrderingPolicy):
+    """(R, Q): when IP_t <= R, order the fewest batches of Q that lift IP above R.
+
+    q = Q * (floor((R - IP) / Q) + 1) if IP <= R, else 0.
+
+    Args:
+        reorder_point: R; by default L times the expected demand.
+        quantity: batch size Q > 0; by default two periods of expected demand.
+    """
+
+    def __init__(self, reorder_point: float | None = None, quantity: float | None = None) -> None:
+        self.reorder_point = (
+            None if reorder_point is None else check_number("reorder_point", reorder_point)
+        )
+        self.quantity = (
+            None
+            if quantity is None
+            else check_number("quantity", quantity, minimum=0, strict_minimum=True)
+        )
+
+    def reset(self, expected_demand: float, lead_time: float) -> None:
+        if self.reorder_point is None:
+            self.reorder_point = lead_time * expected_demand
+        if self.quantity is None:
+            self.quantity = max(2 * expected_demand, 1.0)
+
+    def order(self, s: Situation) -> float:
+        ip = s.inventory_position
+        if ip > self.reorder_point:
+            return 0.0
+        return self.quantity * (math.floor((self.reorder_point - ip) / self.quantity) + 1)
+
+
+@POLICIES.register("sterman")
+class Sterman(OrderingPolicy):
+    """Sterman's (1989) anchoring-and-adjustment rule, fitted to beer-game players.
+
+    Lhat_t = theta x_t + (1 - theta) Lhat_{t-1}   (expected incoming orders)
+    O_t = max(0, Lhat_t + alpha_s (S' - S_t - beta SL_t))
+    with S = on hand - backlog, SL = supply line. Sterman writes Lhat from the
+    previous week's orders because his week ends before orders are read; here the
+    newest signal x_t is what the player has just seen when ordering. Mean fitted
+    values: theta 0.36, alpha_s 0.26, beta 0.34, S' 17.
+
+    Args:
+        theta: weight of the newest signal in the expectation (0..1).
+        alpha_s: fraction of the stock gap corrected each period (0..1).
+        beta: weight given to the supply line (0..1); below 1, players forget orders in transit.
+        desired_stock: S', the anchor for stock and supply line together.
+    """
+
+    def __init__(
+        self,
+        theta: float = 0.36,
+        alpha_s: float = 0.26,
+        beta: float = 0.34,
+        desired_stock: float = 17.0,
+    ) -> None:
+        self.theta = check_number("theta", theta, minimum=0, maximum=1)
+        self.alpha_s = check_number("alpha_s", alpha_s, minimum=0, maximum=1)
+        self.beta = check_number("beta", beta, minimum=0, maximum=1)
+        self.desired_stock = check_number("desired_stock", desired_stock)
+        self.expected = 0.0
+
+    def reset(self, expected_demand: float, lead_time: float) -> None:
+        self.expected = expected_demand
+
+    def order(self, s: Situation) -> float:
+        x = s.observation.demand_signal
+        self.expected = self.theta * x + (1 - self.theta) * self.expected
+        gap = self.desired_stock - s.net_stock - self.beta * s.supply_line
+        return max(0.0, self.expected + self.alpha_s * gap)

@@ -1,0 +1,228 @@
+"""Information regimes: what each firm is allowed to see, and when.
+
+A firm never reads another agent. Each period it hands the regime the orders
+that reached it and gets back an ``Observation``; its policy sees only that and
+the firm's own state. What the rest of the chain publishes (consumers'
+point-of-sale demand, firms' inventory positions) sits on a ``Board`` that only
+the regime reads. That single doorway makes "no information leak" testable and
+lets a researcher's own agent class obey any regime for free.
+
+Two presets and the knobs under them:
+
+- ``opaque`` (push): a firm sees only the orders of its direct customers.
+- ``transparent`` (pull): point-of-sale demand and downstream inventory
+  positions flow upstream with no delay, and firms forecast from the demand.
+- knobs: ``share_sales``, ``share_stock``, ``delay`` (periods the shared data
+  lags), ``participation`` (the fraction of firms that share and use the data).
+
+Add a regime by subclassing ``InformationRegime`` (override ``observe``, or
+just change the defaults) and registering it::
+
+    @REGIMES.register("pos-late")
+    class LatePOS(InformationRegime):
+        defaults = {"share_sales": True, "delay": 4}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .errors import ConfigError, check_number
+from .registry import Registry
+from .topology import Topology
+
+REGIMES: Registry[InformationRegime] = Registry("information regime")
+
+
+@dataclass(slots=True)
+class Observation:
+    """What one firm may see in one period.
+
+    Attributes:
+        period: the period observed (0-based).
+        orders: units ordered by the firm's direct customers that reached it now.
+        demand_signal: what the firm should forecast from: the consumer demand that
+            flows through it where that is shared, its customers' orders elsewhere.
+        pos_demand: the shared consumer demand flowing through the firm (``delay``
+            periods old), or None when none is visible.
+        downstream_positions: inventory positions of the downstream firms whose stock is
+            visible (``delay`` periods old), or None when none is.
+    """
+
+    period: int
+    orders: float
+    demand_signal: float
+    pos_demand: float | None = None
+    downstream_positions: np.ndarray | None = None
+
+
+class Board:
+    """Data published each period, kept for as long as the regime's delay needs it."""
+
+    def __init__(self, n_consumers: int, n_firms: int, delay: int) -> None:
+        self.depth = delay + 1
+        self.pos = np.zeros((self.depth, n_consumers))
+        self.positions = np.zeros((self.depth, n_firms))
+
+    def publish_pos(self, period: int, demand: np.ndarray) -> None:
+        """Consumers' demand of ``period``, one value per consumer."""
+        self.pos[period % self.depth] = demand
+
+    def publish_position(self, period: int, firm: int, position: float) -> None:
+        """A firm's inventory position at the end of its turn in ``period``."""
+        self.positions[period % self.depth, firm] = position
+
+
+class InformationRegime:
+    """Decides what each firm observes. The base class is the full set of knobs.
+
+    Args:
+        share_sales: consumers' point-of-sale demand flows to upstream firms.
+        share_stock: downstream firms' inventory positions flow upstream.
+        delay: periods by which the shared data lags (0: seen the period it happens).
+        participation: fraction of firms (0..1) that share their data and use others'.
+            Which firms take part is drawn from the model's regime stream; raising the
+            fraction only ever adds firms.
+    """
+
+    defaults: ClassVar[dict[str, Any]] = {
+        "share_sales": False,
+        "share_stock": False,
+        "delay": 0,
+        "participation": 1.0,
+    }
+
+    def __init__(self, **knobs: Any) -> None:
+        unknown = set(knobs) - set(self.defaults)
+        if unknown:
+            name = sorted(unknown)[0]
+            raise ConfigError(
+                f"regime.{name}", knobs[name], "one of " + ", ".join(sorted(self.defaults))
+            )
+        values = {**self.defaults, **knobs}
+        for flag in ("share_sales", "share_stock"):
+            if not isinstance(values[flag], bool):
+                raise ConfigError(f"regime.{flag}", values[flag], "true or false")
+        self.share_sales: bool = values["share_sales"]
+        self.share_stock: bool = values["share_stock"]
+        self.delay = int(check_number("regime.delay", values["delay"], minimum=0, integer=True))
+        self.participation = float(
+            check_number("regime.participation", values["participation"], minimum=0.0, maximum=1.0)
+        )
+        self.board: Board | None = None
+
+    @property
+    def name(self) -> str:
+        """The registered name, or the class name for an unregistered subclass."""
+        return getattr(type(self), "registry_name", type(self).__name__)
+
+    def knobs(self) -> dict[str, Any]:
+        """The knob values, for records and reports."""
+        return {
+            "share_sales": self.share_sales,
+            "share_stock": self.share_stock,
+            "delay": self.delay,
+            "participation": self.participation,
+        }
+
+    def bind(self, topology: Topology, rng: np.random.Generator) -> None:
+        """Work out, once, who sees what; ``rng`` is the regime's own random stream."""
+        n_firms = len(topology.firms)
+        self.board = Board(len(topology.consumers), n_firms, self.delay)
+        order = rng.permutation(n_firms)
+        k = round(self.participation * n_firms)
+        self.participating = np.zeros(n_firms, dtype=bool)
+        self.participating[order[:k]] = True
+        covered = self._covered(topology)
+        # Per firm: the POS weights of its covered customer lanes, summed, and the
+        # indices of the lanes whose orders it must still use.
+        self._pos_weights: list[tuple[np.ndarray, np.ndarray] | None] = []
+        self._uncovered: list[list[int]] = []
+        self._visible_firms: list[np.ndarray | None] = []
+        for f, firm in enumerate(topology.firms):
+            uses = self.participating[f]
+            acc: dict[int, float] = {}
+            uncovered = []
+            for lane, customer in enumerate(topology.customers(firm)):
+                if uses and self.share_sales and covered.get(customer, False):
+                    idx, w = topology.lane_weights(firm, customer)
+                    for i, wi in zip(idx.tolist(), w.tolist(), strict=True):
+                        acc[i] = acc.get(i, 0.0) + wi
+                else:
+                    uncovered.append(lane)
+            if acc:
+                idx = np.array(sorted(acc), dtype=np.intp)
+                self._pos_weights.append((idx, np.array([acc[i] for i in idx])))
+            else:
+                self._pos_weights.append(None)
+            self._uncovered.append(uncovered)
+            visible = [
+                topology.firm_index[d]
+                for d in topology.downstream_firms(firm)
+                if self.participating[topology.firm_index[d]]
+            ]
+            self._visible_firms.append(
+                np.array(visible, dtype=np.intp) if uses and self.share_stock and visible else None
+            )
+
+    def _covered(self, topology: Topology) -> dict:
+        """Firms whose whole downstream shares sales data, so POS can replace their orders."""
+        covered: dict = {}
+        for firm in topology.firms:  # customers first
+            f = topology.firm_index[firm]
+            covered[firm] = bool(self.participating[f]) and all(
+                topology.kind(c) == "consumer" or covered[c] for c in topology.customers(firm)
+            )
+        return covered
+
+    def observe(self, firm: int, period: int, orders: Sequence[float]) -> Observation:
+        """What firm number ``firm`` sees in ``period``, given the orders that reached it.
+
+        Args:
+            firm: the firm's index in processing order (``Topology.firm_index``).
+            period: the current period.
+            orders: units that reached the firm from each customer lane, in lane order.
+        """
+        total = float(sum(orders))
+        seen = period - self.delay
+        weights = self._pos_weights[firm]
+        pos = None
+        signal = total
+        if weights is not None and seen >= 0:
+            idx, w = weights
+            pos = float(self.board.pos[seen % self.board.depth][idx] @ w)
+            signal = pos + float(sum(orders[i] for i in self._uncovered[firm]))
+        positions = None
+        visible = self._visible_firms[firm]
+        if visible is not None and seen >= 0:
+            positions = self.board.positions[seen % self.board.depth][visible].copy()
+        return Observation(period, total, signal, pos, positions)
+
+
+@REGIMES.register("opaque")
+class Opaque(InformationRegime):
+    """Push: every firm sees only its direct customers' orders."""
+
+
+@REGIMES.register("transparent")
+class Transparent(InformationRegime):
+    """Pull: consumer demand and downstream stock flow upstream at once."""
+
+    defaults: ClassVar[dict[str, Any]] = {
+        **InformationRegime.defaults,
+        "share_sales": True,
+        "share_stock": True,
+    }
+
+
+def make_regime(regime: str | InformationRegime, **knobs: Any) -> InformationRegime:
+    """A regime from a name (with knob overrides) or an instance, checked."""
+    if isinstance(regime, InformationRegime):
+        if knobs:
+            raise ConfigError("regime", knobs, "no knobs when passing a regime instance")
+        return regime
+    return REGIMES.create(regime, knobs, field="regime")

@@ -1,0 +1,323 @@
+"""SupplyChainModel: firms and consumers on a supply network, stepped in phases.
+
+One period (one Mesa step) runs four phases, always in this order:
+
+1. **Arrivals.** Production due now is finished, shipments due now are taken in,
+   and producers start what their capacity allows.
+2. **Consumers buy.** Each consumer draws its demand (from its own random stream)
+   and orders it from its retailers. Point-of-sale data for the period now exists.
+3. **Firms act, customers before suppliers** (retailers first): take in the orders
+   that reach them (an order with no order delay is read the period it is placed),
+   fill orders and backlog from stock, observe through the information regime,
+   update the forecast with this period's signal, and order upstream.
+4. **Book-keeping.** Same-period deliveries (lead time 0, and every consumer
+   purchase) are handed over, costs are charged, and the recorder and Mesa's
+   DataCollector read the state at the end of the period.
+
+See docs/model.md for the timing conventions and why they reproduce the theory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from pathlib import Path
+from typing import Any
+
+import mesa
+import networkx as nx
+import numpy as np
+import pandas as pd
+from pullchain.agents.allocation import ALLOCATIONS
+from pullchain.agents.consumers import Consumer
+from pullchain.agents.demand import DEMANDS
+from pullchain.agents.firms import Brand, Distributor, Firm, Retailer, Supplier
+from pullchain.agents.policies import POLICIES
+from pullchain.network.builders import default_network
+from pullchain.network.errors import ConfigError, check_number
+from pullchain.network.lanes import Lane
+from pullchain.network.regimes import InformationRegime, make_regime
+from pullchain.network.schema import validate_network
+from pullchain.network.topology import Topology
+
+from . import metrics
+from .collector import RecorderCollector
+from .recorder import Recorder
+
+AGENT_CLASSES: dict[str, type[mesa.Agent]] = {
+    "supplier": Supplier,
+    "brand": Brand,
+    "distributor": Distributor,
+    "retailer": Retailer,
+    "consumer": Consumer,
+}
+
+# Independent random streams, so that one does not shift when another is used more:
+# consumer demand is the same under every regime (common random numbers).
+STREAM_DEMAND = 0
+STREAM_REGIME = 1
+
+
+class SupplyChainModel(mesa.Model):
+    """A supply chain of suppliers, brands, distributors, retailers and consumers.
+
+    Args:
+        network: a supply network (``nx.DiGraph``, edges in the direction goods flow);
+            by default ``default_network()``. Validated; bad input raises ConfigError.
+        regime: "opaque", "transparent", another registered name, or an
+            ``InformationRegime`` instance.
+        share_sales, share_stock, info_delay, participation: override the regime's
+            knobs (None keeps the preset's value).
+        horizon: stop (``running = False``) after this many periods; None runs on.
+        warm_up: periods left out of every summary metric.
+        record_consumers: keep per-consumer time series too (firms are always recorded).
+        agent_classes: replace the agent class of a kind, e.g. ``{"retailer": MyRetailer}``.
+        rng: seed (int) for every random stream of the run, as in ``mesa.Model``.
+    """
+
+    def __init__(
+        self,
+        network: nx.DiGraph | None = None,
+        *,
+        regime: str | InformationRegime = "opaque",
+        share_sales: bool | None = None,
+        share_stock: bool | None = None,
+        info_delay: int | None = None,
+        participation: float | None = None,
+        horizon: int | None = None,
+        warm_up: int = 20,
+        record_consumers: bool = True,
+        agent_classes: Mapping[str, type[mesa.Agent]] | None = None,
+        rng: int | None = None,
+    ) -> None:
+        super().__init__(rng=_check_seed(rng))
+        self.horizon = (
+            None if horizon is None else check_number("horizon", horizon, minimum=1, integer=True)
+        )
+        self.warm_up = check_number("warm_up", warm_up, minimum=0, integer=True)
+        knobs = {
+            k: v
+            for k, v in {
+                "share_sales": share_sales,
+                "share_stock": share_stock,
+                "delay": info_delay,
+                "participation": participation,
+            }.items()
+            if v is not None
+        }
+        self.regime = make_regime(regime, **knobs)
+        self.network = validate_network(default_network() if network is None else network)
+        self.topology = Topology(self.network)
+        self.classes = {**AGENT_CLASSES, **(agent_classes or {})}
+        self.period = 0
+        self.lanes = self._build_lanes()
+        self.consumers = self._build_consumers()
+        self.firms = self._build_firms()
+        self.regime.bind(self.topology, self.stream(STREAM_REGIME))
+        self._same_period = [
+            a for a in [*self.firms, *self.consumers] if any(ln.lead_time == 0 for ln in a.in_lanes)
+        ]
+        self._pos = np.zeros(len(self.consumers))
+        self.initial_goods = self.goods_in_chain()
+        self.entered = self.initial_goods
+        self._sources = [f for f in self.firms if isinstance(f, Supplier)]
+        self.recorder = Recorder(
+            self.firms, self.consumers, capacity=self.horizon or 128, consumers_too=record_consumers
+        )
+        self.datacollector = RecorderCollector(
+            self.model_series, self._initial_series(), lambda: self.recorder.rows
+        )
+        self.running = True
+        self.datacollector.collect(self)
+
+    # -- building -------------------------------------------------------------------
+    def stream(self, *key: int) -> np.random.Generator:
+        """An independent generator for one purpose, derived from the run's seed."""
+        return np.random.default_rng(np.random.SeedSequence(self._seed, spawn_key=key))
+
+    def _build_lanes(self) -> dict[tuple[Hashable, Hashable], Lane]:
+        lanes = {}
+        for u, v, data in self.network.edges(data=True):
+            lane = Lane(u, v, data["lead_time"], data["order_delay"], self.topology.shares[u, v])
+            # A chain in steady state: goods in every shipping slot, orders in every mail slot.
+            for t in range(lane.lead_time):
+                if data["initial_in_transit"]:
+                    lane.shipments[t] = data["initial_in_transit"]
+            for t in range(lane.order_delay):
+                if data["initial_orders"]:
+                    lane.orders[t] = data["initial_orders"] * lane.share
+            lanes[u, v] = lane
+        return lanes
+
+    def _in_lanes(self, node: Hashable) -> list[Lane]:
+        return [self.lanes[u, node] for u in self.topology.suppliers(node)]
+
+    def _out_lanes(self, node: Hashable) -> list[Lane]:
+        return [self.lanes[node, v] for v in self.topology.customers(node)]
+
+    def _build_consumers(self) -> list[Consumer]:
+        consumers = []
+        for i, node in enumerate(self.topology.consumers):
+            attrs = self.network.nodes[node]
+            demand = DEMANDS.create(
+                attrs["demand"], attrs["demand_params"], field=f"node {node!r}.demand_params"
+            )
+            demand.bind(self.stream(STREAM_DEMAND, i))
+            consumers.append(
+                self.classes["consumer"](
+                    self, node, i, self._in_lanes(node), demand, backorder=attrs["backorder"]
+                )
+            )
+        return consumers
+
+    def _expected_demand(self, node: Hashable) -> float:
+        idx, w = self.topology.echelon_weights(node)
+        means = [self.consumers[i].demand_process.mean(0) for i in idx]
+        return float(np.dot(means, w)) if len(idx) else 0.0
+
+    def _lead_time(self, node: Hashable, kind: str, attrs: dict) -> float:
+        """L: periods an order must cover (see Lane.effective_lead_time)."""
+        if kind == "supplier":
+            return 1 + attrs["production_lead_time"]
+        lead = sum(lane.share * lane.effective_lead_time for lane in self._in_lanes(node))
+        return lead + attrs.get("production_lead_time", 0)
+
+    def _build_firms(self) -> list[Firm]:
+        firms = []
+        for index, node in enumerate(self.topology.firms):
+            attrs = self.network.nodes[node]
+            kind = attrs["kind"]
+            field = f"node {node!r}"
+            policy = POLICIES.create(
+                attrs["policy"], attrs["policy_params"], field=f"{field}.policy"
+            )
+            lead_time = self._lead_time(node, kind, attrs)
+            policy.reset(self._expected_demand(node), lead_time)
+            kwargs: dict[str, Any] = {
+                "initial_stock": attrs["initial_stock"],
+                "holding_cost": attrs["holding_cost"],
+                "backlog_cost": attrs["backlog_cost"],
+                "policy": policy,
+                "allocation": ALLOCATIONS.create(attrs["allocation"], {}, f"{field}.allocation"),
+                "allow_returns": attrs["allow_returns"],
+                "lead_time": lead_time,
+            }
+            if kind == "retailer":
+                kwargs["lost_sale_cost"] = attrs["lost_sale_cost"]
+                kwargs["backorder"] = [
+                    self.network.nodes[c]["backorder"] for c in self.topology.customers(node)
+                ]
+            if kind in ("brand", "supplier"):
+                kwargs["capacity"] = attrs["capacity"]
+                kwargs["production_lead_time"] = attrs["production_lead_time"]
+                kwargs["initial_in_production"] = attrs["initial_in_production"]
+            firms.append(
+                self.classes[kind](
+                    self, node, index, self._in_lanes(node), self._out_lanes(node), **kwargs
+                )
+            )
+        return firms
+
+    # -- stepping -------------------------------------------------------------------
+    def step(self) -> None:
+        """One period: arrivals, consumers buy, firms act downstream-first, book-keeping."""
+        t = self.period = self.steps - 1
+        for firm in self.firms:
+            firm.arrive(t)
+        pos = self._pos
+        for consumer in self.consumers:
+            pos[consumer.index] = consumer.buy(t)
+        board = self.regime.board
+        board.publish_pos(t, pos)
+        for firm in self.firms:
+            firm.step()
+            board.publish_position(t, firm.index, firm.inventory_position)
+        self.book_keeping(t)
+        if self.horizon is not None and self.steps >= self.horizon:
+            self.running = False
+
+    def book_keeping(self, t: int) -> None:
+        """Phase 4: hand over same-period deliveries, charge costs, record."""
+        for agent in self._same_period:
+            agent.receive(t)
+        for firm in self.firms:
+            firm.close_period()
+        for source in self._sources:
+            self.entered += source.started  # goods enter the chain when a source makes them
+        self.recorder.record(float(self._pos.sum()))
+        self.datacollector.collect(self)
+
+    # -- bookkeeping views ----------------------------------------------------------
+    def goods_in_chain(self) -> float:
+        """Physical units held by firms and in transit on lanes."""
+        return sum(f.goods_held for f in self.firms) + sum(
+            lane.in_transit for lane in self.lanes.values()
+        )
+
+    def ledger(self) -> dict[str, float]:
+        """Where every unit that entered the chain is now (the conservation check)."""
+        held = sum(f.goods_held for f in self.firms)
+        return {
+            "entered": self.entered,
+            "held": held,
+            "in_transit": sum(lane.in_transit for lane in self.lanes.values()),
+            "sold": sum(c.total_bought for c in self.consumers),
+            "lost": 0.0,
+            "written_off": 0.0,
+        }
+
+    def summary(self, warm_up: int | None = None) -> dict[str, float]:
+        """Headline metrics of the run so far (see ``pullchain.runs.metrics``)."""
+        return metrics.summary(self, warm_up)
+
+    def timeseries(self) -> pd.DataFrame:
+        """Tidy per-agent time series: one row per agent per step."""
+        return self.recorder.to_frame(self.topology.tiers)
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """Write ``timeseries()`` as Parquet."""
+        return self.recorder.to_parquet(path, self.topology.tiers)
+
+    # -- model-level series, for Mesa's DataCollector and SolaraViz --------------------
+    def model_series(self) -> dict[str, np.ndarray]:
+        """Chain totals per recorded period: consumer demand, stock, backlog, cost, orders."""
+        rec = self.recorder
+        out = {
+            "demand": rec.demand_series(),
+            "on_hand": rec.firms.series("on_hand").sum(axis=1),
+            "backlog": rec.firms.series("backlog").sum(axis=1),
+            "cost": np.cumsum(rec.firms.series("period_cost").sum(axis=1)),
+        }
+        for tier, orders in metrics.tier_orders(rec, self.topology.tiers).items():
+            out[f"orders_tier{tier}"] = orders
+        return out
+
+    def _initial_series(self) -> dict[str, float]:
+        out = {
+            "demand": 0.0,
+            "on_hand": float(sum(f.on_hand for f in self.firms)),
+            "backlog": 0.0,
+            "cost": 0.0,
+        }
+        for tier in set(self.topology.tiers.values()) - {0}:
+            out[f"orders_tier{tier}"] = 0.0
+        return out
+
+    @property
+    def regime_name(self) -> str:
+        return self.regime.name
+
+
+def _check_seed(rng: Any) -> Any:
+    """Accept an int seed (or a string of one, as Solara text fields give) or None."""
+    if rng is None or isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, str):
+        try:
+            return int(rng.strip())
+        except ValueError:
+            raise ConfigError("rng", rng, "an integer seed") from None
+    if isinstance(rng, bool) or not isinstance(rng, int | np.integer):
+        raise ConfigError("rng", rng, "an integer seed")
+    if rng < 0:
+        raise ConfigError("rng", rng, "an integer seed >= 0")
+    return int(rng)

@@ -1,0 +1,33 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+import networkx as nx
+from pullchain.network.builders import serial_chain
+
+
+def theory_chain(
+    n_stages: int,
+    *,
+    lead_time: int | list[int] = 2,
+    window: int = 5,
+    policy: str = "order_up_to",
+    policy_params: dict | None = None,
+    production_lead_time: int = 1,
+    demand_params: dict | None = None,
+) -> nx.DiGraph:
+    """The textbook serial chain: iid normal demand far from zero, returns allowed."""
+    G = serial_chain(
+        n_stages,
+        lead_time=lead_time,
+        initial_stock=1e3,
+        production_lead_time=production_lead_time,
+        policy=policy,
+        policy_params={"window": window} if policy_params is None else policy_params,
+        demand="normal",
+        demand_params=demand_params or {"mean": 100.0, "std": 10.0},
+    )
+    for node, kind in G.nodes(data="kind"):
+        if kind != "consumer":
+            G.nodes[node]["allow_returns"] = True
+    return G
