@@ -84,6 +84,7 @@ class OrderUpTo(OrderingPolicy):
         forecast: a registered forecast name ("moving_average", "exponential_smoothing", ...).
         window: moving-average window p (used by "moving_average").
         alpha: smoothing constant (used by "exponential_smoothing").
+        forecast_params: keyword parameters for any forecast (instead of window/alpha).
         safety_stock: constant safety stock SS in units.
         safety_periods: extra periods of forecast demand held as safety stock.
     """
@@ -95,9 +96,14 @@ class OrderUpTo(OrderingPolicy):
         alpha: float = 0.3,
         safety_stock: float = 0.0,
         safety_periods: float = 0.0,
+        forecast_params: dict[str, Any] | None = None,
     ) -> None:
         params: dict[str, Any] = {}
-        if forecast == "moving_average":
+        if forecast_params is not None:
+            if not isinstance(forecast_params, dict):
+                raise ConfigError("forecast_params", forecast_params, "a table of parameters")
+            params = forecast_params
+        elif forecast == "moving_average":
             params = {"window": window}
         elif forecast == "exponential_smoothing":
             params = {"alpha": alpha}

@@ -20,15 +20,28 @@ class Registry[T]:
         self.what = what
         self._classes: dict[str, type[T]] = {}
 
-    def register(self, name: str) -> Callable[[type[T]], type[T]]:
-        """Class decorator: make ``cls`` available under ``name``."""
+    def register(self, name: str, *, replace: bool = False) -> Callable[[type[T]], type[T]]:
+        """Class decorator: make ``cls`` available under ``name``.
+
+        A name already taken is an error unless ``replace=True``: silently shadowing a
+        built-in would change results without a word.
+        """
 
         def add(cls: type[T]) -> type[T]:
+            if name in self._classes and not replace and self._classes[name] is not cls:
+                raise ValueError(
+                    f"{self.what} {name!r} is already registered "
+                    f"({self._classes[name].__name__}); pass replace=True to replace it"
+                )
             self._classes[name] = cls
             cls.registry_name = name  # type: ignore[attr-defined]
             return cls
 
         return add
+
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (for tests and notebooks that register temporary classes)."""
+        self._classes.pop(name, None)
 
     def __contains__(self, name: object) -> bool:
         return name in self._classes

@@ -124,7 +124,7 @@ class SupplyChainModel(mesa.Model):
             self.firms, self.consumers, capacity=self.horizon or 128, consumers_too=record_consumers
         )
         self.datacollector = RecorderCollector(
-            self.model_series, self._initial_series(), lambda: self.recorder.rows
+            self.model_series, self._initial_series(), self.recorded_periods
         )
         self.running = True
         self.datacollector.collect(self)
@@ -290,6 +290,10 @@ class SupplyChainModel(mesa.Model):
         for tier, orders in metrics.tier_orders(rec, self.topology.tiers).items():
             out[f"orders_tier{tier}"] = orders
         return out
+
+    def recorded_periods(self) -> int:
+        """How many periods the recorder holds."""
+        return self.recorder.rows
 
     def _initial_series(self) -> dict[str, float]:
         out = {

@@ -37,10 +37,7 @@ class AgentSeries:
     def __init__(self, agents: Sequence, variables: Sequence[str], capacity: int) -> None:
         self.agents = list(agents)
         self.variables = tuple(variables)
-        self._get = attrgetter(*self.variables)
-        if len(self.variables) == 1:
-            get = self._get
-            self._get = lambda a: (get(a),)
+        self._get = attrgetter(*self.variables)  # a tuple per agent, or one value for one
         self.data = np.zeros((max(capacity, 1), len(self.agents), len(self.variables)))
         self.rows = 0
 
@@ -51,7 +48,11 @@ class AgentSeries:
             grown[: self.rows] = self.data
             self.data = grown
         if self.agents:
-            self.data[self.rows] = [self._get(a) for a in self.agents]
+            values = [self._get(a) for a in self.agents]
+            if len(self.variables) == 1:
+                self.data[self.rows, :, 0] = values
+            else:
+                self.data[self.rows] = values
         self.rows += 1
 
     def series(self, variable: str) -> np.ndarray:
@@ -105,6 +106,7 @@ class Recorder:
         if not frames:
             return pd.DataFrame()
         frame = pd.concat(frames, ignore_index=True)
+        frame["kind"] = frame["kind"].astype("category")
         return frame.sort_values(["step", "agent_id"], kind="stable", ignore_index=True)
 
     @staticmethod
@@ -120,9 +122,7 @@ class Recorder:
         values = group.data[:rows].reshape(rows * n, len(group.variables))
         for j, name in enumerate(group.variables):
             columns[name] = values[:, j]
-        frame = pd.DataFrame(columns)
-        frame["kind"] = frame["kind"].astype("category")
-        return frame
+        return pd.DataFrame(columns)
 
     def to_parquet(self, path: str | Path, tiers: dict | None = None) -> Path:
         """Write the tidy table to ``path`` as Parquet and return the path."""

@@ -378,4 +378,4 @@ def test_user_registered_subclass_works_via_create():
             DEMANDS.create("test_weekend", {"weekday": -1}, "node 'c1'.demand")
         assert err.value.field == "node 'c1'.demand.weekday"
     finally:
-        DEMANDS._classes.pop("test_weekend", None)
+        DEMANDS.unregister("test_weekend")

@@ -220,4 +220,4 @@ def test_user_registered_forecast():
         f.reset(3.0)
         assert f.value == 6.0 and f.update(4.0) == 8.0
     finally:
-        FORECASTS._classes.pop("test_double", None)
+        FORECASTS.unregister("test_double")
