@@ -1,0 +1,412 @@
+"""The ``pullchain`` command: run a scenario, compare regimes, list and show scenarios.
+
+Conventions: results go to stdout, messages and progress to stderr; exit 0 on
+success, 2 on bad input or usage (one line naming the problem, no traceback),
+1 on an internal error. Output folders are written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pullchain.network.errors import ConfigError
+
+from . import __version__
+from .scenarios import Scenario, parse_value, preset_names, preset_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+EXAMPLES = {
+    "run": """examples:
+  pullchain run                          the default scenario, opaque regime
+  pullchain run beer-game --regime transparent
+  pullchain run my.toml --steps 500 --seed 7 --set network.lead_time=4
+  pullchain run --out runs/first         also write timeseries.parquet, summary.json, scenario.toml
+  pullchain run runs/first/scenario.toml reproduce that run, bit for bit
+  pullchain run --json | jq .total_cost""",
+    "compare": """examples:
+  pullchain compare                      opaque vs transparent on the default scenario
+  pullchain compare beer-game --plot beer.png
+  pullchain compare --replications 30 --set regime.delay=2 --set regime.participation=0.5
+  pullchain compare --out cmp/ --json""",
+    "scenarios": """examples:
+  pullchain scenarios                    list the presets
+  pullchain scenarios show beer-game > mine.toml   copy one to edit""",
+}
+
+
+class UsageError(Exception):
+    """Bad command-line input that is not a scenario field."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with usage errors reported as one line and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, one subcommand per job."""
+    parser = Parser(
+        prog="pullchain",
+        description="Push (opaque) against pull (transparent) supply chains, as agents on Mesa.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Start with `pullchain compare`. Each command has --help with examples.",
+    )
+    parser.add_argument("--version", action="version", version=f"pullchain {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "scenario", nargs="?", default="default",
+            help="a preset name (see `pullchain scenarios`) or a .toml file (default: default)",
+        )  # fmt: skip
+        p.add_argument(
+            "--steps", type=_positive_int("--steps"),
+            help="periods per run (a warm-up that would not fit shrinks to a fifth of them)",
+        )  # fmt: skip
+        p.add_argument("--seed", type=_seed, help="random seed (an integer >= 0)")
+        p.add_argument(
+            "--set", action="append", default=[], metavar="KEY=VALUE",
+            help="override a scenario field by its dotted path, e.g. network.lead_time=4",
+        )  # fmt: skip
+        p.add_argument("--out", type=Path, metavar="DIR", help="write results into this folder")
+        p.add_argument("--json", action="store_true", help="print results as JSON, nothing else")
+        p.add_argument("--quiet", action="store_true", help="no progress or messages on stderr")
+
+    run = sub.add_parser(
+        "run", help="run one scenario under one regime", epilog=EXAMPLES["run"],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run one model and print its summary metrics.",
+    )  # fmt: skip
+    common(run)
+    run.add_argument("--regime", help="opaque, transparent, or another registered regime")
+
+    cmp = sub.add_parser(
+        "compare", help="opaque against transparent, paired on the same demand",
+        epilog=EXAMPLES["compare"], formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run both regimes on the same consumer demand (common random numbers), "
+        "R paired replications, and print each metric's change with its 95%% confidence interval.",
+    )  # fmt: skip
+    common(cmp)
+    cmp.add_argument(
+        "--replications", type=_int_at_least("--replications", 2), help="paired replications"
+    )
+    cmp.add_argument("--plot", type=Path, metavar="FILE", help="write the comparison figure (PNG)")
+
+    scen = sub.add_parser(
+        "scenarios", help="list the built-in scenarios, or show one as TOML",
+        epilog=EXAMPLES["scenarios"], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    scen.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    scen.add_argument("name", nargs="?", help="the preset to show")
+    return parser
+
+
+def _int_at_least(flag: str, minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{flag}: got {text!r}, expected an integer >= {minimum}"
+            ) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"{flag}: got {value}, expected an integer >= {minimum}"
+            )
+        return value
+
+    return parse
+
+
+def _positive_int(flag: str) -> Callable[[str], int]:
+    return _int_at_least(flag, 1)
+
+
+_seed = _int_at_least("--seed", 0)
+
+
+# -- shared steps ---------------------------------------------------------------------------
+def load_scenario(args: argparse.Namespace) -> Scenario:
+    """The scenario with --set, --steps and --seed applied; checked as a whole."""
+    scenario = Scenario.load(args.scenario)
+    overrides: dict[str, Any] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError("--set", item, "KEY=VALUE, e.g. network.lead_time=4")
+        overrides[key.strip()] = parse_value(value.strip())
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    if args.steps is not None:
+        overrides["steps"] = args.steps
+        if "warm_up" not in overrides and scenario.warm_up >= args.steps:
+            overrides["warm_up"] = args.steps // 5  # a short run keeps most of its periods
+    return scenario.with_overrides(overrides) if overrides else scenario
+
+
+def check_out(out: Path | None) -> None:
+    """Fail before any work if ``out`` cannot take the results."""
+    if out is None:
+        return
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError("--out", str(out), "a new or empty folder (this one holds files)")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise ConfigError(
+            "--out", str(out), f"a folder inside an existing one ({parent} is missing)"
+        )
+
+
+@contextlib.contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A temporary folder beside ``out`` that becomes ``out`` only if everything was written."""
+    parent = out.resolve().parent
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    try:
+        yield tmp
+        if out.exists():
+            out.rmdir()  # empty, checked before
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN and infinities become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(_clean(data), indent=2, sort_keys=False)
+
+
+def _fmt(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3f}"
+
+
+def _say(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet and not getattr(args, "json", False):
+        print(message, file=sys.stderr)
+
+
+def _progress(args: argparse.Namespace, total: int, what: str):
+    """A progress bar on a terminal; nothing when piped, with --quiet or --json."""
+    from tqdm import tqdm
+
+    disable = args.quiet or not sys.stderr.isatty()
+    return tqdm(total=total, desc=what, unit="run", disable=disable, file=sys.stderr, leave=False)
+
+
+# -- commands --------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args)
+    regime = args.regime or scenario.data.get("regime", {}).get("name", "opaque")
+    resolved = scenario.resolved(regime=regime)
+    model = resolved.model()  # checks the regime name too
+    check_out(args.out)
+    with _progress(args, resolved.steps, f"{scenario.name} ({regime})") as bar:
+        while model.running:
+            model.step()
+            bar.update(1)
+    summary = {
+        "scenario": scenario.name,
+        "regime": regime,
+        "seed": resolved.seed,
+        **model.summary(),
+    }
+    if args.out:
+        with staged(args.out) as tmp:
+            model.to_parquet(tmp / "timeseries.parquet")
+            (tmp / "summary.json").write_text(dump_json(summary) + "\n")
+            (tmp / "scenario.toml").write_text(resolved.to_toml())
+        _say(args, f"wrote {args.out}/timeseries.parquet, summary.json, scenario.toml")
+    if args.json:
+        print(dump_json(summary))
+    else:
+        print(f"{scenario.name}: {regime} regime, seed {resolved.seed}, {resolved.steps} periods "
+              f"(metrics after a warm-up of {resolved.warm_up})")  # fmt: skip
+        width = max(len(k) for k in summary)
+        for key, value in summary.items():
+            if key in ("scenario", "regime", "seed"):
+                continue
+            print(f"  {key:<{width}}  {_fmt(value):>12}")
+    return 0
+
+
+def comparison_rows(table: pd.DataFrame, regimes: Sequence[str]) -> list[dict[str, Any]]:
+    """The comparison table as records, for JSON."""
+    a, b = regimes
+    return [
+        {
+            "metric": metric,
+            a: row[a],
+            b: row[b],
+            "change": row["change"],
+            "ci_low": row["ci_low"],
+            "ci_high": row["ci_high"],
+            "change_pct": row["change_pct"],
+        }
+        for metric, row in table.iterrows()
+    ]
+
+
+SHOWN = [
+    "total_cost", "holding_cost", "backlog_cost", "lost_sale_cost", "fill_rate", "on_hand_mean",
+    "backlog_mean", "lost_sales",
+]  # fmt: skip
+
+
+def print_comparison(comparison, table: pd.DataFrame) -> None:
+    a, b = comparison.regimes
+    metrics = [m for m in SHOWN if m in table.index] + [
+        m for m in table.index if m.startswith("bullwhip_tier")
+    ]
+    print(
+        f"{comparison.scenario.name}: {a} vs {b}, {len(comparison.seeds)} paired replications "
+        f"(same consumer demand in each pair), {comparison.scenario.steps} periods, "
+        f"metrics after a warm-up of {comparison.scenario.warm_up}"
+    )
+    head = (
+        f"  {'metric':<16} {a:>12} {b:>12} {'change':>12}   {'95% CI of change':<25} {'change':>8}"
+    )
+    print(head)
+    print("  " + "-" * (len(head) - 2))
+    for m in metrics:
+        row = table.loc[m]
+        ci = f"[{_fmt(row.ci_low)}, {_fmt(row.ci_high)}]"
+        pct = "n/a" if math.isnan(row.change_pct) else f"{row.change_pct:+.1f}%"
+        flag = " *" if row.ci_low > 0 or row.ci_high < 0 else ""
+        print(
+            f"  {m:<16} {_fmt(row[a]):>12} {_fmt(row[b]):>12} {_fmt(row.change):>12}   "
+            f"{ci:<25} {pct:>8}{flag}"
+        )
+    print("  * the 95% confidence interval of the paired change excludes zero")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare
+
+    scenario = load_scenario(args)
+    replications = args.replications or scenario.replications
+    resolved = scenario.resolved(replications=replications)
+    resolved.model(regime=resolved.shared_regime)  # check the regime before any run
+    check_out(args.out)
+    if args.plot is not None:
+        _check_plot_path(args.plot)
+    with _progress(args, 2 * replications, f"{scenario.name}: opaque vs transparent") as bar:
+        comparison = compare(resolved, replications=replications, progress=bar.update)
+    table = comparison.table()
+    if args.plot is not None:
+        from .plots import save_comparison_figure
+
+        tmp = args.plot.with_name(f".{args.plot.name}.tmp{args.plot.suffix}")
+        try:
+            save_comparison_figure(comparison, tmp)
+            tmp.replace(args.plot)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _say(args, f"wrote {args.plot}")
+    result = {
+        "scenario": scenario.name,
+        "regimes": list(comparison.regimes),
+        "replications": replications,
+        "seed": resolved.seed,
+        "seeds": comparison.seeds,
+        "metrics": comparison_rows(table, comparison.regimes),
+    }
+    if args.out:
+        with staged(args.out) as tmp:
+            comparison.runs.to_parquet(tmp / "runs.parquet", index=False)
+            (tmp / "comparison.json").write_text(dump_json(result) + "\n")
+            (tmp / "scenario.toml").write_text(resolved.to_toml())
+        _say(args, f"wrote {args.out}/runs.parquet, comparison.json, scenario.toml")
+    if args.json:
+        print(dump_json(result))
+    else:
+        print_comparison(comparison, table)
+    return 0
+
+
+def _check_plot_path(path: Path) -> None:
+    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ConfigError("--plot", str(path), "a file name ending in .png, .svg or .pdf")
+    if not path.resolve().parent.is_dir():
+        raise ConfigError("--plot", str(path), "a file in an existing folder")
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    if args.action == "show":
+        if not args.name:
+            raise UsageError(
+                "scenarios show: name the preset to show, e.g. `scenarios show default`"
+            )
+        if args.name not in preset_names():
+            raise ConfigError("scenario", args.name, "a preset: " + ", ".join(preset_names()))
+        sys.stdout.write(preset_text(args.name))
+        return 0
+    for name in preset_names():
+        description = Scenario.preset(name).data.get("description", "").strip()
+        first = description.replace("\n", " ").split(". ")[0]
+        print(f"{name:<12} {first}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "scenarios": cmd_scenarios}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pullchain`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ConfigError, UsageError) as err:
+        print(f"pullchain: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("pullchain: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as err:  # a bug in pullchain, not the user's input
+        print(f"pullchain: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        if os.environ.get("PULLCHAIN_DEBUG"):
+            traceback.print_exc()
+        else:
+            print(
+                "  (set PULLCHAIN_DEBUG=1 to see the traceback, and please report it)",
+                file=sys.stderr,
+            )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

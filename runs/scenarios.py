@@ -1,0 +1,414 @@
+"""Scenarios: everything a run takes, in one TOML file that a person can read and edit.
+
+A scenario names a network (a builder and its arguments, or a saved graph file),
+then overrides node and edge attributes in layers, most general first:
+``[edges]`` (every firm->firm edge), ``[consumers]``, ``[firms]``, ``[kinds.<kind>]``,
+``[nodes."<label or id>"]``. ``[regime]`` sets the information regime and its
+knobs; ``steps``, ``warm_up``, ``seed`` and ``replications`` say how to run it.
+Every field is documented in docs/scenarios.md. Unknown fields are an error.
+
+Why not Mesa's ``Scenario``? It is a flat bag of parameters (and experimental in
+Mesa 3.5); a supply chain's settings are a tree (per kind, per node). A
+``Scenario`` here is that tree, checked, and ``model()`` turns it into a
+``SupplyChainModel``.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import tomli_w
+from pullchain.network import builders
+from pullchain.network.errors import ConfigError, check_number
+from pullchain.network.io import read_network
+from pullchain.network.regimes import REGIMES, InformationRegime
+from pullchain.network.schema import EDGE_DEFAULTS, NODE_DEFAULTS, validate_network
+
+if TYPE_CHECKING:
+    from .model import SupplyChainModel
+
+BUILDERS: dict[str, Callable[..., nx.DiGraph]] = {
+    "serial": builders.serial_chain,
+    "beer_game": builders.beer_game,
+    "divergent": builders.divergent_tree,
+    "layered": builders.layered_network,
+}
+"""Network builders a scenario can name in ``network.builder`` (plus ``"file"``)."""
+
+TOP_LEVEL = {
+    "name",
+    "description",
+    "steps",
+    "warm_up",
+    "seed",
+    "replications",
+    "network",
+    "regime",
+    "edges",
+    "consumers",
+    "firms",
+    "kinds",
+    "nodes",
+}
+FIRM_KINDS = ("supplier", "brand", "distributor", "retailer")
+EDGE_FIELDS = {"lead_time", *EDGE_DEFAULTS}
+REGIME_KNOBS = ("share_sales", "share_stock", "delay", "participation")
+
+
+@dataclass
+class Scenario:
+    """A checked scenario: the parsed TOML tree and where it came from.
+
+    Build one with ``Scenario.from_toml``, ``from_file``, ``preset`` or from a dict;
+    every constructor checks the whole tree, so a bad field fails before any run.
+    """
+
+    data: dict[str, Any]
+    source: Path | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        self.data = copy.deepcopy(dict(self.data))
+        self._check()
+
+    # -- constructors ---------------------------------------------------------------
+    @classmethod
+    def from_toml(cls, text: str, source: Path | None = None) -> Scenario:
+        """Parse TOML text; a syntax error names the file and the line."""
+        where = str(source) if source else "scenario"
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(where, "(TOML text)", f"valid TOML: {err}") from None
+        return cls(data, source)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Scenario:
+        """Read a scenario file."""
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError("scenario", str(path), "an existing .toml file")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError("scenario", str(path), f"a readable UTF-8 file ({err})") from None
+        return cls.from_toml(text, path.resolve())
+
+    @classmethod
+    def preset(cls, name: str) -> Scenario:
+        """A built-in scenario by name (see ``preset_names()``)."""
+        if name not in preset_names():
+            raise ConfigError(
+                "scenario", name, "a preset (" + ", ".join(preset_names()) + ") or a .toml file"
+            )
+        return cls.from_toml(preset_text(name))
+
+    @classmethod
+    def load(cls, name_or_path: str | Path | None) -> Scenario:
+        """A preset by name, or a file by path; ``None`` is the ``default`` preset."""
+        if name_or_path is None:
+            return cls.preset("default")
+        text = str(name_or_path)
+        if text in preset_names():
+            return cls.preset(text)
+        if text.endswith(".toml") or "/" in text or Path(text).exists():
+            return cls.from_file(text)
+        return cls.preset(text)
+
+    # -- reading --------------------------------------------------------------------
+    def get(self, key: str, default: Any = None) -> Any:
+        """A top-level value with the documented default."""
+        return self.data.get(key, DEFAULTS.get(key, default))
+
+    @property
+    def name(self) -> str:
+        return self.data.get("name", self.source.stem if self.source else "scenario")
+
+    @property
+    def steps(self) -> int:
+        return self.get("steps")
+
+    @property
+    def warm_up(self) -> int:
+        return self.get("warm_up")
+
+    @property
+    def seed(self) -> int:
+        return self.get("seed")
+
+    @property
+    def replications(self) -> int:
+        return self.get("replications")
+
+    def with_overrides(self, assignments: Mapping[str, Any]) -> Scenario:
+        """A copy with dotted-path fields set (``network.lead_time = 4``), checked again."""
+        data = copy.deepcopy(self.data)
+        for path, value in assignments.items():
+            set_path(data, path, value)
+        return Scenario(data, self.source)
+
+    def resolved(self, **top: Any) -> Scenario:
+        """A copy with top-level fields (seed, steps, regime name ...) written out in full."""
+        data = copy.deepcopy(self.data)
+        for key in ("steps", "warm_up", "seed", "replications"):
+            data.setdefault(key, DEFAULTS[key])
+        regime = top.pop("regime", None)
+        data.update(top)
+        if regime is not None:
+            data.setdefault("regime", {})["name"] = regime
+        if self.source is not None and data["network"].get("builder") == "file":
+            # Keep the graph file findable from wherever the resolved copy is written.
+            data["network"]["path"] = str(self._network_path())
+        return Scenario(data, self.source)
+
+    def to_toml(self) -> str:
+        """The scenario as TOML text, ready to save and run again."""
+        return tomli_w.dumps(self.data)
+
+    # -- turning it into a model ----------------------------------------------------
+    def network(self) -> nx.DiGraph:
+        """Build the network and apply every override layer; validated."""
+        spec = dict(self.data["network"])
+        builder = spec.pop("builder")
+        if builder == "file":
+            G = read_network(self._network_path())
+        else:
+            G = _call_builder(builder, spec)
+        _apply_overrides(G, self.data)
+        return validate_network(G)
+
+    def regime(self, name: str | None = None) -> InformationRegime:
+        """The information regime, by the scenario's name or ``name``, with its knobs.
+
+        ``opaque`` ignores the knobs: it is the push baseline, where nothing is shared.
+        """
+        section = dict(self.data.get("regime", {}))
+        preset = name or section.pop("name", "opaque")
+        section.pop("name", None)
+        InformationRegime(**section)  # check the knobs even where they do not apply
+        if preset == "opaque":
+            section = {}
+        return REGIMES.create(preset, section, field="regime")
+
+    @property
+    def shared_regime(self) -> str:
+        """The regime ``compare`` sets against opaque: the scenario's, or transparent."""
+        name = self.data.get("regime", {}).get("name", "opaque")
+        return "transparent" if name == "opaque" else name
+
+    def model(
+        self, *, regime: str | None = None, seed: int | None = None, **kwargs: Any
+    ) -> SupplyChainModel:
+        """A ``SupplyChainModel`` for this scenario (``regime``/``seed`` override it)."""
+        from .model import SupplyChainModel  # Mesa is slow to import: only when a run needs it
+
+        return SupplyChainModel(
+            self.network(),
+            regime=self.regime(regime),
+            horizon=self.steps,
+            warm_up=self.warm_up,
+            rng=self.seed if seed is None else seed,
+            **kwargs,
+        )
+
+    def _network_path(self) -> Path:
+        path = Path(self.data["network"]["path"])
+        if not path.is_absolute() and self.source is not None:
+            path = self.source.parent / path
+        return path
+
+    # -- checking -------------------------------------------------------------------
+    def _check(self) -> None:
+        data = self.data
+        _no_unknown("", data, TOP_LEVEL)
+        for key in ("name", "description"):
+            if key in data and not isinstance(data[key], str):
+                raise ConfigError(key, data[key], "text")
+        data["steps"] = check_number("steps", self.get("steps"), minimum=1, integer=True)
+        data["warm_up"] = check_number("warm_up", self.get("warm_up"), minimum=0, integer=True)
+        if data["warm_up"] >= data["steps"]:
+            raise ConfigError(
+                "warm_up", data["warm_up"], f"fewer periods than steps = {data['steps']}"
+            )
+        data["seed"] = check_number("seed", self.get("seed"), minimum=0, integer=True)
+        data["replications"] = check_number(
+            "replications", self.get("replications"), minimum=2, integer=True
+        )
+        self._check_network()
+        self._check_regime()
+        self._check_layers()
+        # Build once so that builder arguments, attribute values and names all fail now.
+        self._check_names(self.network())
+        self.regime()
+
+    def _check_network(self) -> None:
+        net = self.data.get("network")
+        if not isinstance(net, dict):
+            raise ConfigError("network", net, "a [network] table with a builder")
+        builder = net.get("builder")
+        choices = [*BUILDERS, "file"]
+        if builder not in choices:
+            raise ConfigError("network.builder", builder, "one of " + ", ".join(choices))
+        if builder == "file":
+            _no_unknown("network", net, {"builder", "path"})
+            if not isinstance(net.get("path"), str):
+                raise ConfigError(
+                    "network.path", net.get("path"), "the path of a .json or .graphml network"
+                )
+
+    def _check_regime(self) -> None:
+        section = self.data.get("regime", {})
+        if not isinstance(section, dict):
+            raise ConfigError("regime", section, "a [regime] table")
+        _no_unknown("regime", section, {"name", *REGIME_KNOBS})
+        if "name" in section and section["name"] not in REGIMES:
+            raise ConfigError("regime.name", section["name"], "one of " + ", ".join(REGIMES))
+
+    def _check_layers(self) -> None:
+        data = self.data
+        _table(data, "edges")
+        _no_unknown("edges", data.get("edges", {}), EDGE_FIELDS)
+        _table(data, "consumers")
+        _no_unknown("consumers", data.get("consumers", {}), {*NODE_DEFAULTS["consumer"], "label"})
+        firm_fields = {k for kind in FIRM_KINDS for k in NODE_DEFAULTS[kind]}
+        _table(data, "firms")
+        _no_unknown("firms", data.get("firms", {}), firm_fields)
+        _table(data, "kinds")
+        for kind, attrs in data.get("kinds", {}).items():
+            if kind not in NODE_DEFAULTS:
+                raise ConfigError(f"kinds.{kind}", attrs, "a kind: " + ", ".join(NODE_DEFAULTS))
+            _table(data["kinds"], kind, f"kinds.{kind}")
+            _no_unknown(f"kinds.{kind}", attrs, {*NODE_DEFAULTS[kind], "label"})
+        _table(data, "nodes")
+
+    def _check_names(self, G: nx.DiGraph) -> None:
+        names = _node_names(G)
+        for key, attrs in self.data.get("nodes", {}).items():
+            if key not in names:
+                raise ConfigError(f'nodes."{key}"', attrs, "a node label or id of the network")
+            node = names[key]
+            kind = G.nodes[node]["kind"]
+            _table(self.data["nodes"], key, f'nodes."{key}"')
+            _no_unknown(f'nodes."{key}"', attrs, {*NODE_DEFAULTS[kind], "label"})
+
+
+DEFAULTS: dict[str, Any] = {"steps": 100, "warm_up": 20, "seed": 1, "replications": 10}
+"""Top-level defaults used when a scenario leaves a field out."""
+
+
+def _table(data: dict, key: str, where: str | None = None) -> None:
+    if key in data and not isinstance(data[key], dict):
+        raise ConfigError(where or key, data[key], "a table of fields")
+
+
+def _no_unknown(where: str, table: Mapping, known: set[str]) -> None:
+    for key in table:
+        if key not in known:
+            path = f"{where}.{key}" if where else key
+            raise ConfigError(path, table[key], "a known field: " + ", ".join(sorted(known)))
+
+
+def _call_builder(name: str, kwargs: dict[str, Any]) -> nx.DiGraph:
+    builder = BUILDERS[name]
+    accepted = set(inspect.signature(builder).parameters)
+    for key in kwargs:
+        if key not in accepted:
+            raise ConfigError(
+                f"network.{key}",
+                kwargs[key],
+                f"an argument of builder {name!r}: " + ", ".join(sorted(accepted)),
+            )
+    try:
+        return builder(**kwargs)
+    except ConfigError as err:
+        if err.field.startswith(("node", "edge", "network")):
+            raise
+        raise ConfigError(f"network.{err.field}", err.value, err.expected) from None
+
+
+def _node_names(G: nx.DiGraph) -> dict[str, Any]:
+    """Each node by its label and by its id written as text."""
+    names: dict[str, Any] = {}
+    for node, label in G.nodes(data="label"):
+        names[str(node)] = node
+        if label is not None:
+            names[str(label)] = node
+    return names
+
+
+def _apply_overrides(G: nx.DiGraph, data: Mapping[str, Any]) -> None:
+    """Set attributes in layers: edges, consumers, firms, kinds, nodes."""
+    for u, v in G.edges:
+        if G.nodes[v]["kind"] != "consumer":
+            G.edges[u, v].update(copy.deepcopy(data.get("edges", {})))
+    for node, kind in G.nodes(data="kind"):
+        attrs = G.nodes[node]
+        if kind == "consumer":
+            attrs.update(copy.deepcopy(data.get("consumers", {})))
+        else:
+            firm = data.get("firms", {})
+            attrs.update({k: copy.deepcopy(v) for k, v in firm.items() if k in NODE_DEFAULTS[kind]})
+        attrs.update(copy.deepcopy(data.get("kinds", {}).get(kind, {})))
+    names = _node_names(G)
+    for key, attrs in data.get("nodes", {}).items():
+        if key in names:
+            G.nodes[names[key]].update(copy.deepcopy(attrs))
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``data[a][b][c] = value`` for ``path = "a.b.c"``, making tables as needed.
+
+    A quoted part keeps its dots: ``nodes."retailer 1".policy``.
+    """
+    parts = _split_path(path)
+    if not parts or any(not p for p in parts):
+        raise ConfigError("--set", path, "a dotted field path such as network.lead_time")
+    table = data
+    for i, part in enumerate(parts[:-1]):
+        nxt = table.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(".".join(parts[: i + 1]), nxt, "a table, to set a field inside it")
+        table = nxt
+    table[parts[-1]] = value
+
+
+def _split_path(path: str) -> list[str]:
+    parts, current, quoted = [], "", False
+    for ch in path:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "." and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    return [p.strip() for p in parts]
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: a TOML value (number, bool, string, array, inline table), or bare text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def preset_names() -> list[str]:
+    """Names of the built-in scenarios."""
+    folder = resources.files("pullchain.runs") / "presets"
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
+def preset_text(name: str) -> str:
+    """The TOML text of a built-in scenario."""
+    return (resources.files("pullchain.runs") / "presets" / f"{name}.toml").read_text("utf-8")
