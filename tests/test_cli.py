@@ -147,3 +147,23 @@ def test_the_installed_command_exists():
     result = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
     assert result.returncode == 0
     assert result.stdout.startswith("pullchain ")
+
+
+def test_the_comparison_figure_has_its_four_panels():
+    from pullchain.runs.compare import compare
+    from pullchain.runs.plots import comparison_figure
+    from pullchain.runs.scenarios import Scenario
+
+    scenario = Scenario.preset("beer-game")
+    figure = comparison_figure(compare(scenario, replications=2))
+    titles = [ax.get_title() for ax in figure.axes]
+    assert titles == [
+        "Orders placed per tier: opaque",
+        "Orders placed per tier: transparent",
+        "Stock on hand per tier",
+        "Cost per run (mean and 95% CI of pairs)",
+    ]
+    orders = figure.axes[0]
+    labels = [line.get_label() for line in orders.get_lines()]
+    assert labels[0] == "consumer demand" and len(labels) == 5  # demand and four tiers
+    assert figure.axes[0].get_ylim() == figure.axes[1].get_ylim()  # one scale for both
