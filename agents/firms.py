@@ -123,14 +123,18 @@ class Firm(mesa.Agent):
 
     def take_orders(self, period: int) -> None:
         """Read the orders that reach the firm now and add them to what it owes."""
+        owed, orders_in = self.owed, self.orders_in
+        demand = 0.0
         for i, lane in enumerate(self.out_lanes):
-            quantity = lane.take_orders(period)
-            self.orders_in[i] = quantity
+            quantity = lane.orders.pop(period, 0.0)  # Lane.take_orders, inlined: hot path
+            orders_in[i] = quantity
             if quantity:
-                if self.owed[i] <= 0 < quantity + self.owed[i]:
+                before = owed[i]
+                if before <= 0 < quantity + before:
                     self.owed_since[i] = period
-                self.owed[i] += quantity
-                self.demand += quantity
+                owed[i] = before + quantity
+                demand += quantity
+        self.demand += demand
 
     def fill_orders(self, period: int) -> None:
         """Ship what is owed from stock, sharing out by the allocation rule when short."""
@@ -191,8 +195,9 @@ class Firm(mesa.Agent):
     # -- state, derived -------------------------------------------------------------
     def count_backlog(self) -> None:
         """Total what is owed, once the period's orders are filled."""
-        self.net_owed = sum(self.owed)
-        self.backlog = sum(o for o in self.owed if o > 0)
+        owed = self.owed
+        self.net_owed = sum(owed)
+        self.backlog = sum([o for o in owed if o > 0])
 
     @property
     def inventory_position(self) -> float:

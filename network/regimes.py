@@ -160,14 +160,15 @@ class InformationRegime:
             else:
                 self._pos_weights.append(None)
             self._uncovered.append(uncovered)
-            visible = [
-                topology.firm_index[d]
-                for d in topology.downstream_firms(firm)
-                if self.participating[topology.firm_index[d]]
-            ]
-            self._visible_firms.append(
-                np.array(visible, dtype=np.intp) if uses and self.share_stock and visible else None
-            )
+            visible = None
+            if uses and self.share_stock:
+                below = [
+                    topology.firm_index[d]
+                    for d in topology.downstream_firms(firm)
+                    if self.participating[topology.firm_index[d]]
+                ]
+                visible = np.array(below, dtype=np.intp) if below else None
+            self._visible_firms.append(visible)
 
     def _covered(self, topology: Topology) -> dict:
         """Firms whose whole downstream shares sales data, so POS can replace their orders."""

@@ -184,8 +184,12 @@ def _check_params(field: str, value: Any) -> dict[str, Any]:
 
 
 def _fill(field: str, data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """Attributes with defaults filled in and known ones checked; unknown ones kept."""
-    out = copy.deepcopy(data)
+    """Attributes with defaults filled in and known ones checked; unknown ones kept.
+
+    A shallow copy: the params dicts, the only mutable known values, are copied by
+    their check; a user's own annotations are kept as they are, never modified.
+    """
+    out = dict(data)
     for name, default in defaults.items():
         value = out.get(name)
         out[name] = copy.deepcopy(default) if value is None else value
@@ -220,10 +224,9 @@ def _check_kinds(G: nx.DiGraph) -> None:
 
 def _check_acyclic(G: nx.DiGraph) -> None:
     """Goods cannot flow in a circle: the model orders agents by position in the chain."""
-    try:
-        cycle = nx.find_cycle(G)
-    except nx.NetworkXNoCycle:
+    if nx.is_directed_acyclic_graph(G):  # fast; find_cycle only to name one
         return
+    cycle = nx.find_cycle(G)
     raise ConfigError("network", [u for u, _ in cycle], "no cycle in the flow of goods")
 
 

@@ -41,6 +41,7 @@ class Topology:
         self.shares = self._order_shares()
         self.tiers = self._tiers()
         self._weights = self._echelon_weights()
+        self._below: dict[Hashable, set[Hashable]] | None = None
 
     def suppliers(self, node: Hashable) -> list[Hashable]:
         """The nodes that ship to ``node``, in graph order."""
@@ -65,8 +66,22 @@ class Topology:
 
     def downstream_firms(self, node: Hashable) -> list[Hashable]:
         """Every firm that goods from ``node`` can reach, in processing order."""
-        below = nx.descendants(self.graph, node)
+        if self._below is None:
+            self._below = self._downstream_sets()
+        below = self._below[node]
         return [f for f in self.firms if f in below]
+
+    def _downstream_sets(self) -> dict[Hashable, set[Hashable]]:
+        """The firms below each firm, in one pass from the retailers up."""
+        below: dict[Hashable, set[Hashable]] = {}
+        for firm in self.firms:  # customers first
+            acc: set[Hashable] = set()
+            for c in self.graph.successors(firm):
+                if c in below:
+                    acc.add(c)
+                    acc |= below[c]
+            below[firm] = acc
+        return below
 
     def _order_shares(self) -> dict[tuple[Hashable, Hashable], float]:
         """Each edge's ``share`` normalised over the buyer's suppliers."""
