@@ -5,28 +5,35 @@ attribute can refer to it and a researcher can add one without editing pullchain
 ``POLICIES``, ``FORECASTS``, ``DEMANDS`` and ``ALLOCATIONS``.
 """
 
-from .allocation import ALLOCATIONS, AllocationRule
-from .consumers import Consumer
-from .demand import DEMANDS, DemandProcess
-from .firms import Brand, Distributor, Firm, Producer, Retailer, Supplier
-from .forecasts import FORECASTS, Forecast
-from .policies import POLICIES, OrderingPolicy, Situation
+from __future__ import annotations
 
-__all__ = [
-    "ALLOCATIONS",
-    "DEMANDS",
-    "FORECASTS",
-    "POLICIES",
-    "AllocationRule",
-    "Brand",
-    "Consumer",
-    "DemandProcess",
-    "Distributor",
-    "Firm",
-    "Forecast",
-    "OrderingPolicy",
-    "Producer",
-    "Retailer",
-    "Situation",
-    "Supplier",
-]
+from importlib import import_module
+from typing import Any
+
+# Agent classes import Mesa, which takes seconds; the registries do not need it, so
+# everything is loaded on first use (checking a scenario file should not wait for Mesa).
+_WHERE = {
+    "ALLOCATIONS": "allocation",
+    "AllocationRule": "allocation",
+    "Consumer": "consumers",
+    "DEMANDS": "demand",
+    "DemandProcess": "demand",
+    "Brand": "firms",
+    "Distributor": "firms",
+    "Firm": "firms",
+    "Producer": "firms",
+    "Retailer": "firms",
+    "Supplier": "firms",
+    "FORECASTS": "forecasts",
+    "Forecast": "forecasts",
+    "POLICIES": "policies",
+    "OrderingPolicy": "policies",
+    "Situation": "policies",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(name)

@@ -262,9 +262,15 @@ def beer_game(
         holding_cost=0.5,
         backlog_cost=1.0,
         policy=policy,
-        policy_params=STERMAN_PARAMS if policy_params is None else policy_params,
+        # Sterman's parameters belong to his rule, the step to step demand: another
+        # policy or demand starts from its own defaults.
+        policy_params=(STERMAN_PARAMS if policy == "sterman" else {})
+        if policy_params is None
+        else policy_params,
         demand=demand,
-        demand_params=BEER_GAME_DEMAND if demand_params is None else demand_params,
+        demand_params=(BEER_GAME_DEMAND if demand == "step" else {})
+        if demand_params is None
+        else demand_params,
     )
     for node, label in enumerate(("consumers", "retailer", "wholesaler", "distributor", "factory")):
         G.nodes[node]["label"] = label
@@ -322,7 +328,8 @@ def divergent_tree(
         for parent in level:
             for _ in range(branching):
                 number = len(children) + 1
-                G.add_node(next_id, **_firm(kind, f"{kind} {number}", policy, policy_params))
+                label = f"{kind} {number}" if kind == "retailer" else f"{kind} {lvl - 1}.{number}"
+                G.add_node(next_id, **_firm(kind, label, policy, policy_params))
                 G.add_edge(parent, next_id, **edge)
                 children.append(next_id)
                 next_id += 1

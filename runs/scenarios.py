@@ -180,8 +180,16 @@ class Scenario:
         if builder == "file":
             G = read_network(self._network_path())
         else:
+            accepted = inspect.signature(BUILDERS[builder]).parameters
+            if "seed" in accepted and "seed" not in spec:
+                spec["seed"] = self.seed  # the same network every time the scenario is built
+            consumers = self.data.get("consumers", {})
+            for key in ("demand", "demand_params"):
+                # Given to the builder, so its steady-state starting stock fits the demand.
+                if key in consumers and key in accepted and key not in spec:
+                    spec[key] = copy.deepcopy(consumers[key])
             G = _call_builder(builder, spec)
-        _apply_overrides(G, self.data)
+        self._named_nodes = _apply_overrides(G, self.data)
         return validate_network(G)
 
     def regime(self, name: str | None = None) -> InformationRegime:
@@ -245,7 +253,9 @@ class Scenario:
         self._check_regime()
         self._check_layers()
         # Build once so that builder arguments, attribute values and names all fail now.
-        self._check_names(self.network())
+        G = self.network()
+        self._check_names(G)
+        check_components(G)
         self.regime()
 
     def _check_network(self) -> None:
@@ -287,20 +297,33 @@ class Scenario:
             _table(data["kinds"], kind, f"kinds.{kind}")
             _no_unknown(f"kinds.{kind}", attrs, {*NODE_DEFAULTS[kind], "label"})
         _table(data, "nodes")
+        for key in data.get("nodes", {}):
+            _table(data["nodes"], key, f'nodes."{key}"')
 
     def _check_names(self, G: nx.DiGraph) -> None:
-        names = _node_names(G)
+        """Each ``[nodes]`` entry sets only attributes of its node's kind."""
         for key, attrs in self.data.get("nodes", {}).items():
-            if key not in names:
-                raise ConfigError(f'nodes."{key}"', attrs, "a node label or id of the network")
-            node = names[key]
-            kind = G.nodes[node]["kind"]
-            _table(self.data["nodes"], key, f'nodes."{key}"')
+            kind = G.nodes[self._named_nodes[key]]["kind"]
             _no_unknown(f'nodes."{key}"', attrs, {*NODE_DEFAULTS[kind], "label"})
 
 
 DEFAULTS: dict[str, Any] = {"steps": 100, "warm_up": 20, "seed": 1, "replications": 10}
 """Top-level defaults used when a scenario leaves a field out."""
+
+
+def check_components(G: nx.DiGraph) -> None:
+    """Every policy, allocation rule and demand process in ``G`` exists and takes its params."""
+    from pullchain.agents.allocation import ALLOCATIONS
+    from pullchain.agents.demand import DEMANDS
+    from pullchain.agents.policies import POLICIES
+
+    for node, attrs in G.nodes(data=True):
+        field = f"node {node!r}"
+        if attrs["kind"] == "consumer":
+            DEMANDS.create(attrs["demand"], attrs["demand_params"], f"{field}.demand_params")
+        else:
+            POLICIES.create(attrs["policy"], attrs["policy_params"], f"{field}.policy")
+            ALLOCATIONS.create(attrs["allocation"], {}, f"{field}.allocation")
 
 
 def _table(data: dict, key: str, where: str | None = None) -> None:
@@ -334,17 +357,40 @@ def _call_builder(name: str, kwargs: dict[str, Any]) -> nx.DiGraph:
 
 
 def _node_names(G: nx.DiGraph) -> dict[str, Any]:
-    """Each node by its label and by its id written as text."""
+    """Each node by its id written as text, and by its label where that is unique."""
     names: dict[str, Any] = {}
+    labels: dict[str, list[Any]] = {}
     for node, label in G.nodes(data="label"):
         names[str(node)] = node
         if label is not None:
-            names[str(label)] = node
+            labels.setdefault(str(label), []).append(node)
+    for label, nodes in labels.items():
+        names.setdefault(label, nodes[0] if len(nodes) == 1 else _Ambiguous(nodes))
     return names
 
 
-def _apply_overrides(G: nx.DiGraph, data: Mapping[str, Any]) -> None:
-    """Set attributes in layers: edges, consumers, firms, kinds, nodes."""
+class _Ambiguous(list):
+    """A label that several nodes share: it cannot address one of them."""
+
+
+def _resolve_names(G: nx.DiGraph, nodes: Mapping[str, Any]) -> dict[str, Any]:
+    """The node each ``[nodes]`` key addresses, named as the network was built."""
+    names = _node_names(G)
+    out = {}
+    for key, attrs in nodes.items():
+        node = names.get(key)
+        if node is None:
+            raise ConfigError(f'nodes."{key}"', attrs, "a node label or id of the network")
+        if isinstance(node, _Ambiguous):
+            ids = ", ".join(str(n) for n in node)
+            raise ConfigError(f'nodes."{key}"', attrs, f"a unique label (nodes {ids} share it)")
+        out[key] = node
+    return out
+
+
+def _apply_overrides(G: nx.DiGraph, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Set attributes in layers: edges, consumers, firms, kinds, nodes; return the named nodes."""
+    named = _resolve_names(G, data.get("nodes", {}))  # before any layer relabels a node
     for u, v in G.edges:
         if G.nodes[v]["kind"] != "consumer":
             G.edges[u, v].update(copy.deepcopy(data.get("edges", {})))
@@ -356,10 +402,9 @@ def _apply_overrides(G: nx.DiGraph, data: Mapping[str, Any]) -> None:
             firm = data.get("firms", {})
             attrs.update({k: copy.deepcopy(v) for k, v in firm.items() if k in NODE_DEFAULTS[kind]})
         attrs.update(copy.deepcopy(data.get("kinds", {}).get(kind, {})))
-    names = _node_names(G)
     for key, attrs in data.get("nodes", {}).items():
-        if key in names:
-            G.nodes[names[key]].update(copy.deepcopy(attrs))
+        G.nodes[named[key]].update(copy.deepcopy(attrs))
+    return named
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
@@ -389,6 +434,8 @@ def _split_path(path: str) -> list[str]:
             current = ""
         else:
             current += ch
+    if quoted:
+        raise ConfigError("--set", path, 'a path whose quotes are closed, e.g. nodes."r 1".policy')
     parts.append(current)
     return [p.strip() for p in parts]
 
@@ -396,9 +443,11 @@ def _split_path(path: str) -> list[str]:
 def parse_value(text: str) -> Any:
     """A ``--set`` value: a TOML value (number, bool, string, array, inline table), or bare text."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    # Dates and times are TOML values too, but no scenario field takes one: keep the text.
+    return value if isinstance(value, str | int | float | bool | list | dict) else text
 
 
 def preset_names() -> list[str]:
