@@ -25,7 +25,11 @@ class AllocationRule(ABC):
 
     @abstractmethod
     def allocate(
-        self, available: float, owed: Sequence[float], owed_since: Sequence[int]
+        self,
+        available: float,
+        owed: Sequence[float],
+        owed_since: Sequence[int],
+        needs: Sequence[float] | None = None,
     ) -> list[float]:
         """Units to ship to each customer.
 
@@ -33,6 +37,8 @@ class AllocationRule(ABC):
             available: units on hand, less than the total owed.
             owed: units owed to each customer (negative: a credit from returns).
             owed_since: the period each customer's oldest unfilled order arrived.
+            needs: each customer's true need (the consumer demand flowing through it),
+                where the information regime lets the firm see it; else None.
         """
 
 
@@ -41,7 +47,11 @@ class Proportional(AllocationRule):
     """Each customer gets ``available * owed_i / sum(owed)``: the rule that invites gaming."""
 
     def allocate(
-        self, available: float, owed: Sequence[float], owed_since: Sequence[int]
+        self,
+        available: float,
+        owed: Sequence[float],
+        owed_since: Sequence[int],
+        needs: Sequence[float] | None = None,
     ) -> list[float]:
         total = sum(o for o in owed if o > 0)
         if total <= 0:
@@ -55,7 +65,11 @@ class FirstComeFirstServed(AllocationRule):
     """Customers are served in full, oldest unfilled order first (ties: customer order)."""
 
     def allocate(
-        self, available: float, owed: Sequence[float], owed_since: Sequence[int]
+        self,
+        available: float,
+        owed: Sequence[float],
+        owed_since: Sequence[int],
+        needs: Sequence[float] | None = None,
     ) -> list[float]:
         ship = [0.0] * len(owed)
         queue = sorted((owed_since[i], i) for i, o in enumerate(owed) if o > 0)
@@ -73,7 +87,11 @@ class Equal(AllocationRule):
     """Equal shares, the remainder of customers owed less going to the others."""
 
     def allocate(
-        self, available: float, owed: Sequence[float], owed_since: Sequence[int]
+        self,
+        available: float,
+        owed: Sequence[float],
+        owed_since: Sequence[int],
+        needs: Sequence[float] | None = None,
     ) -> list[float]:
         ship = [0.0] * len(owed)
         open_ = sorted((o, i) for i, o in enumerate(owed) if o > 0)  # smallest first
@@ -81,4 +99,49 @@ class Equal(AllocationRule):
             give = min(o, available / (len(open_) - pos))
             ship[i] = give
             available -= give
+        return ship
+
+
+@ALLOCATIONS.register("need")
+class ByNeed(AllocationRule):
+    """In proportion to true need where it is visible, so inflated orders gain nothing.
+
+    With shared point-of-sale data, customer i's need is the consumer demand flowing
+    through it; each gets available * need_i / sum(need), never more than it is owed
+    (what is left over goes round again). Where needs are not visible (an opaque
+    regime), it falls back to ``proportional``.
+    """
+
+    def allocate(
+        self,
+        available: float,
+        owed: Sequence[float],
+        owed_since: Sequence[int],
+        needs: Sequence[float] | None = None,
+    ) -> list[float]:
+        if needs is None:
+            return Proportional().allocate(available, owed, owed_since)
+        ship = [0.0] * len(owed)
+        open_ = [i for i, o in enumerate(owed) if o > 0]
+        while open_ and available > 1e-12:
+            weight = sum(max(needs[i], 0.0) for i in open_)
+            if weight <= 0:
+                rest = [owed[i] - ship[i] for i in open_]
+                for i, give in zip(
+                    open_, Proportional().allocate(available, rest, []), strict=True
+                ):
+                    ship[i] += give
+                break
+            handed = 0.0
+            still = []
+            for i in open_:
+                give = min(owed[i] - ship[i], available * max(needs[i], 0.0) / weight)
+                ship[i] += give
+                handed += give
+                if owed[i] - ship[i] > 1e-12:
+                    still.append(i)
+            available -= handed
+            if handed <= 1e-12 or len(still) == len(open_):
+                break
+            open_ = still
         return ship

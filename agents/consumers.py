@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
+
 from pullchain.network.lanes import Lane
 
 from .demand import DemandProcess

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+
 from pullchain.network.errors import ConfigError, check_choice, check_number
 from pullchain.network.registry import Registry
 
@@ -338,7 +339,8 @@ class FadDemand(_NormalBlocks):
     ``base`` with time constant ``fade`` (the excess over base shrinks by 1/e
     every ``fade`` periods, to under 1 % after 4.6 fade). d_t = max(0, m_t + std z_t);
     ``mean(t)`` returns m_t. With std = 0 no random numbers are used. A peak
-    below base gives a dip instead.
+    below base gives a dip instead. From period ``end`` on (if >= 0) the product is
+    off the market: m_t = 0 and demand is 0.
     """
 
     def __init__(
@@ -349,6 +351,7 @@ class FadDemand(_NormalBlocks):
         rise: int = 5,
         fade: float = 10.0,
         std: float = 0.0,
+        end: int = -1,
     ) -> None:
         self.base = _nonneg("base", base)
         self.peak = _nonneg("peak", peak)
@@ -356,8 +359,11 @@ class FadDemand(_NormalBlocks):
         self.rise = int(check_number("rise", rise, minimum=0, integer=True))
         self.fade = float(check_number("fade", fade, minimum=0, strict_minimum=True))
         self.std = _nonneg("std", std)
+        self.end = int(check_number("end", end, minimum=-1, integer=True))
 
     def _m(self, period: int) -> float:
+        if 0 <= self.end <= period:
+            return 0.0
         t = period - self.start
         if t < 0:
             return self.base
@@ -371,7 +377,8 @@ class FadDemand(_NormalBlocks):
                 z = next(self._z)
             except StopIteration:
                 z = self._refill()
-            d = self._m(period) + self.std * z
+            m = self._m(period)
+            d = m + self.std * z if m > 0.0 or self.end < 0 else 0.0
         else:
             if self._rng is None:
                 raise self._unbound()

@@ -11,13 +11,16 @@ it may know comes from the information regime's ``Observation``.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, ClassVar
 
 import mesa
+
 from pullchain.network.lanes import Lane
 from pullchain.network.regimes import Observation
 
 from .allocation import AllocationRule
+from .ordering import OrderShaping
 from .policies import OrderingPolicy, Situation
 
 if TYPE_CHECKING:
@@ -29,8 +32,10 @@ class Firm(mesa.Agent):
 
     Period flows (reset each period, recorded): ``received``, ``demand`` (orders that
     reached the firm), ``shipped``, ``filled`` (of this period's orders, units shipped
-    at once), ``ordered``, ``lost_sales``. Costs accrue per period on the stock and
-    backlog left at its end.
+    at once), ``ordered``, ``lost_sales``, ``written_off`` (units scrapped or marked
+    down), ``made`` (units whose production started), ``purchases`` and ``revenue``
+    (money). Costs accrue per period on the stock and backlog left at its end.
+    ``backlog`` and ``net_owed`` are totalled after each fill (``count_backlog``).
 
     Args:
         model: the model.
@@ -43,6 +48,12 @@ class Firm(mesa.Agent):
         allocation: the rule for sharing out stock when short.
         allow_returns: let orders go negative (theory checks); otherwise clip at 0.
         lead_time: L, the periods an order must cover.
+        shaping: batching, forward buying and gaming (``pullchain.agents.ordering``).
+        price: money per unit it sells at (0: money is not tracked).
+        cost_of_capital: fraction of the stock's value charged per period.
+        order_cost: money per order placed.
+        season_end: from this period on, stock left at a period's end is written off
+            at ``salvage_value`` per unit (-1: never).
     """
 
     kind: ClassVar[str] = "firm"
@@ -62,6 +73,12 @@ class Firm(mesa.Agent):
         allocation: AllocationRule,
         allow_returns: bool = False,
         lead_time: float = 1.0,
+        shaping: OrderShaping | None = None,
+        price: float = 0.0,
+        cost_of_capital: float = 0.0,
+        order_cost: float = 0.0,
+        season_end: int = -1,
+        salvage_value: float = 0.0,
     ) -> None:
         super().__init__(model)
         self.node = node
@@ -83,7 +100,18 @@ class Firm(mesa.Agent):
         self.supply_line = sum(lane.orders_in_transit + lane.in_transit for lane in in_lanes)
         self.situation = Situation(lead_time)
         self.observation: Observation | None = None
+        self.shaping = shaping if shaping is not None and shaping.active else None
+        self.price = price
+        self.cost_of_capital = cost_of_capital
+        self.order_cost = order_cost
+        self.season_end = season_end
+        self.salvage_value = salvage_value
+        self.down = False  # a disruption stops it shipping (and producing)
+        self.cancelling = 0.0  # cancellations sent and not yet answered
+        self._rationed = False
         self.cost = 0.0
+        self.total_written_off = 0.0
+        self.total_lost = 0.0
         self.count_backlog()
         self.start_period()
 
@@ -92,6 +120,7 @@ class Firm(mesa.Agent):
         """Zero the period's flows."""
         self.received = self.demand = self.shipped = self.filled = 0.0
         self.ordered = self.lost_sales = 0.0
+        self.written_off = self.made = self.purchases = self.revenue = 0.0
         self.period_cost = 0.0
 
     def arrive(self, period: int) -> None:
@@ -106,6 +135,8 @@ class Firm(mesa.Agent):
             if quantity:
                 self.received += quantity
                 self.take_in(quantity)
+            if lane.cancel_answered:
+                self._confirm_cancel(lane)
 
     def take_in(self, quantity: float) -> None:
         """Put delivered goods on the shelf."""
@@ -127,6 +158,8 @@ class Firm(mesa.Agent):
         demand = 0.0
         for i, lane in enumerate(self.out_lanes):
             quantity = lane.orders.pop(period, 0.0)  # Lane.take_orders, inlined: hot path
+            if lane.cancels:
+                self._apply_cancel(i, lane, period)
             orders_in[i] = quantity
             if quantity:
                 before = owed[i]
@@ -143,17 +176,30 @@ class Firm(mesa.Agent):
         for o in owed:
             if o > 0:
                 total += o
-        if total <= 0:
+        if total <= 0 or self.down:
             return
         backlog_before = total - self.demand
         if total <= self.on_hand:
             shipments = [o if o > 0 else 0.0 for o in owed]
+            if self._rationed:  # packing slips say: all of it, again
+                for lane in self.out_lanes:
+                    lane.last_fill = 1.0
+                self._rationed = False
         else:
-            shipments = self.allocation.allocate(self.on_hand, owed, self.owed_since)
+            needs = self.model.regime.needs(self.index, period, self.orders_in)
+            shipments = self.allocation.allocate(self.on_hand, owed, self.owed_since, needs)
+            for i, lane in enumerate(self.out_lanes):
+                lane.last_fill = shipments[i] / owed[i] if owed[i] > 0 else 1.0
+            self._rationed = True
         shipped = 0.0
         for i, quantity in enumerate(shipments):
             if quantity > 0:
-                self.out_lanes[i].ship(period, quantity)
+                lane = self.out_lanes[i]
+                lane.ship(period, quantity)
+                if lane.price:
+                    value = quantity * lane.price_at(period)
+                    lane.bill(period, value)
+                    self.revenue += value
                 owed[i] -= quantity
                 shipped += quantity
         self.on_hand -= shipped
@@ -167,30 +213,82 @@ class Firm(mesa.Agent):
         return self.model.regime.observe(self.index, period, self.orders_in)
 
     def decide(self, observation: Observation) -> float:
-        """The quantity to order: the policy's answer, clipped at 0 unless returns are allowed."""
+        """The quantity to order: the policy's answer, clipped at 0 unless returns are
+        allowed, then batched, forward-bought or gamed if those are switched on."""
         s = self.situation
         s.period = observation.period
         s.on_hand = self.on_hand
         s.backlog = self.backlog
         s.supply_line = self.supply_line
         s.observation = observation
+        if 0 <= self.season_end <= observation.period:
+            return 0.0  # the season is over: the product is no longer replenished
+        shaping = self.shaping
+        if shaping is not None:  # phantom orders and pending cancellations are not supply
+            s.supply_line -= shaping.phantom + self.cancelling
         quantity = self.policy.order(s)
+        if shaping is not None:
+            return shaping.shape(self, observation.period, quantity, observation.demand_signal)
         if not self.allow_returns and quantity < 0:
             return 0.0
         return quantity
 
     def place_order(self, period: int, quantity: float) -> None:
-        """Split the order among suppliers by their shares and send it."""
+        """Split the order among suppliers by their shares and send it (0: no order)."""
         if quantity:
             for lane in self.in_lanes:
                 lane.send_order(period, quantity * lane.share)
             self.supply_line += quantity
         self.ordered = quantity
 
+    def cancel(self, period: int, quantity: float) -> None:
+        """Ask suppliers to cancel ``quantity`` not yet shipped, split by their shares."""
+        for lane in self.in_lanes:
+            lane.send_cancel(period, quantity * lane.share)
+        self.cancelling += quantity
+
+    def _apply_cancel(self, i: int, lane: Lane, period: int) -> None:
+        """As supplier: cancel what a customer asks, up to what is still owed to it."""
+        asked = lane.take_cancels(period)
+        if asked:
+            done = min(asked, max(self.owed[i], 0.0))
+            self.owed[i] -= done
+            lane.answer_cancel(asked, done)
+
+    def _confirm_cancel(self, lane: Lane) -> None:
+        """As buyer: what was cancelled leaves the supply line; the rest will be shipped."""
+        asked, done = lane.take_answer()
+        self.cancelling -= asked
+        self.supply_line -= done
+
     def close_period(self) -> None:
-        """Phase 4: charge the period's costs on what is left at its end."""
+        """Phase 4: pay for what suppliers shipped, write off stock past its season,
+        charge the period's costs."""
+        for lane in self.in_lanes:
+            if lane.values:  # goods are bought as they are shipped (free on board)
+                self.purchases += lane.take_value(self.model.period)
+        if 0 <= self.season_end <= self.model.period and self.on_hand > 0:
+            self.write_off(self.on_hand)
         self.period_cost = self.holding_cost * self.on_hand + self.backlog_cost * self.backlog
+        if self.written_off:  # the value lost on stock marked down
+            self.period_cost += max(self.unit_value - self.salvage_value, 0.0) * self.written_off
+        if self.order_cost and self.ordered > 0:
+            self.period_cost += self.order_cost
+        if self.cost_of_capital:
+            self.period_cost += self.cost_of_capital * self.unit_value * self.on_hand
         self.cost += self.period_cost
+
+    def write_off(self, quantity: float) -> None:
+        """Scrap or mark down ``quantity`` units from the shelf, recovering the salvage value."""
+        self.on_hand -= quantity
+        self.written_off += quantity
+        self.total_written_off += quantity
+        self.revenue += self.salvage_value * quantity
+
+    @property
+    def unit_value(self) -> float:
+        """What a unit on the shelf cost the firm: its suppliers' prices, share-weighted."""
+        return sum(lane.share * lane.price for lane in self.in_lanes)
 
     # -- state, derived -------------------------------------------------------------
     def count_backlog(self) -> None:
@@ -222,6 +320,8 @@ class Retailer(Firm):
     Args:
         lost_sale_cost: cost per unit of consumer demand lost.
         backorder: for each customer lane, whether that consumer waits when shelves are empty.
+        patience: for each customer lane, periods a waiting consumer waits before the sale
+            is lost (-1: forever).
     """
 
     kind = "retailer"
@@ -231,20 +331,50 @@ class Retailer(Firm):
         *args,
         lost_sale_cost: float = 0.0,
         backorder: list[bool] | None = None,
+        patience: list[int] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.lost_sale_cost = lost_sale_cost
-        self.backorder = backorder if backorder is not None else [True] * len(self.out_lanes)
+        n = len(self.out_lanes)
+        self.backorder = backorder if backorder is not None else [True] * n
+        self.patience = patience if patience is not None else [-1] * n
         self._impatient = [i for i, waits in enumerate(self.backorder) if not waits]
+        # Waiting consumers with limited patience: their unfilled orders, oldest first.
+        self._waiting = {
+            i: deque() for i in range(n) if self.backorder[i] and self.patience[i] >= 0
+        }
+
+    def take_orders(self, period: int) -> None:
+        super().take_orders(period)
+        for i, queue in self._waiting.items():
+            if self.orders_in[i] > 0:
+                queue.append([period, self.orders_in[i]])
 
     def fill_orders(self, period: int) -> None:
         """Serve consumers; those who will not wait take their unmet demand elsewhere."""
+        before = {i: self.owed[i] for i in self._waiting}
         super().fill_orders(period)
         for i in self._impatient:
             if self.owed[i] > 0:
                 self.lost_sales += self.owed[i]
                 self.owed[i] = 0.0
+        for i, queue in self._waiting.items():
+            self._serve_waiting(i, queue, before[i] - self.owed[i], period)
+
+    def _serve_waiting(self, i: int, queue: deque, served: float, period: int) -> None:
+        """Fill the oldest orders first; orders older than the patience are lost."""
+        while queue and served > 0:
+            take = min(queue[0][1], served)
+            queue[0][1] -= take
+            served -= take
+            if queue[0][1] <= 1e-12:
+                queue.popleft()
+        while queue and period - queue[0][0] >= self.patience[i]:
+            _, quantity = queue.popleft()
+            lost = min(quantity, max(self.owed[i], 0.0))
+            self.owed[i] -= lost
+            self.lost_sales += lost
 
     def close_period(self) -> None:
         super().close_period()
@@ -267,10 +397,12 @@ class Producer(Firm):
         capacity: float = float("inf"),
         production_lead_time: int = 0,
         initial_in_production: float = 0.0,
+        unit_cost: float = 0.0,
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.capacity = capacity
+        self.unit_cost = unit_cost
         self.production_lead_time = production_lead_time
         # Goods finishing in periods 0 .. p-1 (the pipeline of a chain in steady state).
         self.in_production: dict[int, float] = {
@@ -297,12 +429,13 @@ class Producer(Firm):
         self.produce(period)
 
     def produce(self, period: int) -> None:
-        """Start production from the queue, up to capacity."""
+        """Start production from the queue, up to capacity (none while disrupted)."""
         start = min(self.queue, self.capacity)
-        if start <= 0:
+        if start <= 0 or self.down:
             return
         self.queue -= start
         self.started += start
+        self.made += start
         if self.production_lead_time == 0:
             self.on_hand += start
             self.supply_line -= start
@@ -319,6 +452,11 @@ class Brand(Producer):
     """Buys materials from suppliers and makes the product (one unit of material each)."""
 
     kind = "brand"
+
+    @property
+    def unit_value(self) -> float:
+        """Materials at their price, plus the cost of making."""
+        return super().unit_value + self.unit_cost
 
     def take_in(self, quantity: float) -> None:
         """Materials wait for production capacity; they stay in the supply line until made."""
@@ -337,6 +475,11 @@ class Supplier(Producer):
     """
 
     kind = "supplier"
+
+    @property
+    def unit_value(self) -> float:
+        """What a unit costs to make."""
+        return self.unit_cost
 
     def __init__(self, *args, initial_in_production: float = 0.0, **kwargs) -> None:
         super().__init__(*args, initial_in_production=initial_in_production, **kwargs)

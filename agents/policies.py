@@ -35,10 +35,20 @@ POLICIES: Registry[OrderingPolicy] = Registry("ordering policy")
 class Situation:
     """What a policy may use: the firm's own state and its observation. Reused each period."""
 
-    __slots__ = ("backlog", "lead_time", "observation", "on_hand", "period", "supply_line")
+    __slots__ = (
+        "backlog",
+        "echelon_lead_time",
+        "lead_time",
+        "observation",
+        "on_hand",
+        "period",
+        "supply_line",
+    )
 
-    def __init__(self, lead_time: float) -> None:
+    def __init__(self, lead_time: float, echelon_lead_time: float | None = None) -> None:
         self.lead_time = lead_time
+        # From this firm's order to the consumers' shelf: its L plus the longest L below.
+        self.echelon_lead_time = lead_time if echelon_lead_time is None else echelon_lead_time
         self.period = 0
         self.on_hand = 0.0
         self.backlog = 0.0
@@ -238,3 +248,50 @@ class Sterman(OrderingPolicy):
         self.expected = self.theta * x + (1 - self.theta) * self.expected
         gap = self.desired_stock - s.net_stock - self.beta * s.supply_line
         return max(0.0, self.expected + self.alpha_s * gap)
+
+
+@POLICIES.register("make_to_order")
+class MakeToOrder(OrderingPolicy):
+    """Make (or buy) to order: q_t = -IP_t, i.e. exactly what is owed and not yet covered.
+
+    No forecast and no stock: every unit ordered answers a customer's order already
+    received. This is base stock with S = 0; with patient consumers it is the pull of
+    consumer-to-business (C2B) pre-orders.
+    """
+
+    def order(self, s: Situation) -> float:
+        return -s.inventory_position
+
+
+@POLICIES.register("echelon_base_stock")
+class EchelonBaseStock(OrderingPolicy):
+    """Echelon base stock (Clark & Scarf 1960): order up to a level for the whole echelon.
+
+    q_t = S_e - (IP_t + sum of the downstream firms' inventory positions), where the
+    sum covers everything below the firm, down to the consumers' backlog. Only a
+    regime that shares stock (``share_stock``) shows the downstream positions; where
+    they are not visible, the rule falls back to local base stock, q_t = S - IP_t, with
+    S = ``local_level``.
+
+    Args:
+        level: the echelon level S_e; by default (L_e + 1) x expected demand, with L_e
+            the longest lead time from this firm to the consumers.
+        local_level: the local fallback S; by default (L + 1) x expected demand.
+    """
+
+    def __init__(self, level: float | None = None, local_level: float | None = None) -> None:
+        self.level = None if level is None else check_number("level", level)
+        self.local_level = None if local_level is None else check_number("local_level", local_level)
+
+    def reset(self, expected_demand: float, lead_time: float) -> None:
+        if self.local_level is None:
+            self.local_level = (lead_time + 1) * expected_demand
+        self._expected = expected_demand
+
+    def order(self, s: Situation) -> float:
+        positions = s.observation.downstream_positions
+        if positions is None:
+            return self.local_level - s.inventory_position
+        if self.level is None:
+            self.level = (s.echelon_lead_time + 1) * self._expected
+        return self.level - (s.inventory_position + float(positions.sum()))

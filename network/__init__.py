@@ -5,7 +5,14 @@ Builders return a validated ``nx.DiGraph`` whose edges point the way goods flow;
 shipments in transit on one edge; the information regimes decide who sees what.
 """
 
-from .builders import beer_game, default_network, divergent_tree, layered_network, serial_chain
+from .builders import (
+    beer_game,
+    default_network,
+    divergent_tree,
+    layered_network,
+    product_portfolio,
+    serial_chain,
+)
 from .errors import ConfigError
 from .io import read_network, write_network
 from .lanes import Lane
@@ -29,6 +36,7 @@ __all__ = [
     "divergent_tree",
     "layered_network",
     "make_regime",
+    "product_portfolio",
     "read_network",
     "serial_chain",
     "validate_network",

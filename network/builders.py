@@ -96,8 +96,11 @@ def _mean_demand(demand: str, demand_params: Mapping | None) -> float:
     params = dict(demand_params or {})
     if "mean" in params:
         return float(check_number("demand_params['mean']", params["mean"], minimum=0.0))
-    if demand == "step" and "before" in params:
-        return float(check_number("demand_params['before']", params["before"], minimum=0.0))
+    for key, process in (("before", "step"), ("level", "constant"), ("base", "fad")):
+        if demand == process and key in params:
+            return float(check_number(f"demand_params['{key}']", params[key], minimum=0.0))
+    if demand == "replay" and params.get("series"):
+        return float(check_number("demand_params['series'][0]", params["series"][0], minimum=0))
     return DEFAULT_DEMAND_MEAN
 
 
@@ -480,3 +483,65 @@ def default_network(seed: Seed = 0) -> nx.DiGraph:
     G = layered_network(seed=seed)
     G.graph["name"] = "default network"
     return G
+
+
+def product_portfolio(
+    n_products: int = 3,
+    stagger: int = 20,
+    *,
+    base: float = 1.0,
+    peak: float = 12.0,
+    start: int = 10,
+    rise: int = 5,
+    fade: float = 6.0,
+    std: float = 0.0,
+    season: int = 20,
+    salvage_value: float = 0.0,
+    n_brands: int = 1,
+    n_retailers: int = 3,
+    n_consumers: int = 12,
+    lead_time: int | Mapping[str, int] = 2,
+    production_lead_time: int = 2,
+    policy: str = "order_up_to",
+    policy_params: Mapping[str, Any] | None = None,
+    seed: Seed = None,
+) -> nx.DiGraph:
+    """Several fad products with staggered life cycles, each on a chain of its own.
+
+    Product k (from 1) is a layered chain of one supplier, ``n_brands`` brands,
+    ``n_retailers`` retailers and ``n_consumers`` consumers whose demand is a fad:
+    ``base`` until ``start + (k - 1) * stagger``, rising to ``peak`` over ``rise``
+    periods, then fading back (time constant ``fade``), with normal noise of sd ``std``
+    around that path. The product's season ends ``season`` periods after its peak:
+    consumers stop buying it, its firms stop ordering it and write off the stock
+    left (and any still arriving) at ``salvage_value`` per unit. Labels start with
+    ``product k``; each node carries a ``product`` attribute.
+
+    Returns:
+        The validated network: the products' chains side by side, not connected.
+    """
+    n = _count("n_products", n_products, 1)
+    stagger = _count("stagger", stagger, 0)
+    rng = np.random.default_rng(seed)
+    chains = []
+    for k in range(1, n + 1):
+        begins = start + (k - 1) * stagger
+        ends = begins + rise + season
+        fad = {"base": base, "peak": peak, "start": begins, "rise": rise, "fade": fade}
+        fad |= {"std": std, "end": ends}
+        G = layered_network(
+            1, n_brands, n_retailers, n_consumers,
+            sources_per_buyer=1, lead_time=lead_time, production_lead_time=production_lead_time,
+            demand="fad", demand_params=fad, policy=policy, policy_params=policy_params,
+            seed=rng,
+        )  # fmt: skip
+        for _, attrs in G.nodes(data=True):
+            attrs["label"] = f"product {k} {attrs['label']}"
+            attrs["product"] = k
+            if attrs["kind"] != "consumer":
+                attrs["season_end"] = ends
+                attrs["salvage_value"] = salvage_value
+        chains.append(G)
+    G = nx.disjoint_union_all(chains)
+    G.graph["name"] = f"product portfolio ({n} fads, {stagger} periods apart)"
+    return validate_network(G)

@@ -26,13 +26,21 @@ class Lane:
     """
 
     __slots__ = (
+        "cancel_answered",
+        "cancel_done",
+        "cancels",
         "customer",
+        "extra_lead_time",
+        "last_fill",
         "lead_time",
         "order_delay",
         "orders",
+        "price",
+        "promotion",
         "share",
         "shipments",
         "supplier",
+        "values",
     )
 
     def __init__(
@@ -50,6 +58,19 @@ class Lane:
         self.share = share
         self.orders: dict[int, float] = {}
         self.shipments: dict[int, float] = {}
+        # Invoices for shipments, by the period shipped (only when prices are set).
+        self.values: dict[int, float] = {}
+        # Cancellations travel like orders; the supplier answers with what it could cancel.
+        self.cancels: dict[int, float] = {}
+        self.cancel_answered = 0.0
+        self.cancel_done = 0.0
+        # The packing slip: the fraction of what was owed that the last fill shipped.
+        self.last_fill = 1.0
+        # Terms of trade: unit price, and promotions as (every, length, discount).
+        self.price = 0.0
+        self.promotion: tuple[int, int, float] = (0, 1, 0.0)
+        # Extra shipping periods while a disruption holds (see pullchain.network.disruptions).
+        self.extra_lead_time = 0
 
     def send_order(self, period: int, quantity: float) -> None:
         """Put an order placed in ``period`` on its way to the supplier."""
@@ -62,12 +83,49 @@ class Lane:
 
     def ship(self, period: int, quantity: float) -> None:
         """Put goods shipped in ``period`` on their way to the customer."""
-        due = period + self.lead_time
+        due = period + self.lead_time + self.extra_lead_time
         self.shipments[due] = self.shipments.get(due, 0.0) + quantity
 
     def take_delivery(self, period: int) -> float:
         """Remove and return the goods that reach the customer in ``period``."""
         return self.shipments.pop(period, 0.0)
+
+    def send_cancel(self, period: int, quantity: float) -> None:
+        """Ask the supplier to cancel ``quantity`` of what it still owes (not what it shipped)."""
+        due = period + self.order_delay
+        self.cancels[due] = self.cancels.get(due, 0.0) + quantity
+
+    def take_cancels(self, period: int) -> float:
+        """Remove and return the cancellations that reach the supplier in ``period``."""
+        return self.cancels.pop(period, 0.0)
+
+    def answer_cancel(self, asked: float, done: float) -> None:
+        """The supplier's answer: of ``asked``, ``done`` was cancelled (the rest had shipped)."""
+        self.cancel_answered += asked
+        self.cancel_done += done
+
+    def take_answer(self) -> tuple[float, float]:
+        """Remove and return the answered (asked, cancelled) quantities."""
+        answer = (self.cancel_answered, self.cancel_done)
+        self.cancel_answered = self.cancel_done = 0.0
+        return answer
+
+    def bill(self, period: int, value: float) -> None:
+        """The invoice for goods shipped in ``period``: the buyer pays as they are shipped."""
+        self.values[period] = self.values.get(period, 0.0) + value
+
+    def take_value(self, period: int) -> float:
+        """Remove and return the money invoiced for goods shipped in ``period``."""
+        return self.values.pop(period, 0.0)
+
+    def on_promotion(self, period: int) -> bool:
+        """Whether the supplier's price is discounted in ``period``."""
+        every, length, discount = self.promotion
+        return every > 0 and discount > 0 and period % every < length
+
+    def price_at(self, period: int) -> float:
+        """The unit price in ``period``, promotions included."""
+        return self.price * (1 - self.promotion[2]) if self.on_promotion(period) else self.price
 
     @property
     def in_transit(self) -> float:

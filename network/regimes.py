@@ -141,19 +141,24 @@ class InformationRegime:
         # Per firm: the POS weights of its covered customer lanes, summed, and the
         # indices of the lanes whose orders it must still use.
         self._pos_weights: list[tuple[np.ndarray, np.ndarray] | None] = []
+        self._lane_weights: list[list[tuple[np.ndarray, np.ndarray] | None] | None] = []
         self._uncovered: list[list[int]] = []
         self._visible_firms: list[np.ndarray | None] = []
         for f, firm in enumerate(topology.firms):
             uses = self.participating[f]
             acc: dict[int, float] = {}
             uncovered = []
+            per_lane: list[tuple[np.ndarray, np.ndarray] | None] = []
             for lane, customer in enumerate(topology.customers(firm)):
                 if uses and self.share_sales and covered.get(customer, False):
                     idx, w = topology.lane_weights(firm, customer)
+                    per_lane.append((idx, w))  # the demand it routes to this firm
                     for i, wi in zip(idx.tolist(), w.tolist(), strict=True):
                         acc[i] = acc.get(i, 0.0) + wi
                 else:
+                    per_lane.append(None)
                     uncovered.append(lane)
+            self._lane_weights.append(per_lane if uses and self.share_sales else None)
             if acc:
                 idx = np.array(sorted(acc), dtype=np.intp)
                 self._pos_weights.append((idx, np.array([acc[i] for i in idx])))
@@ -202,6 +207,23 @@ class InformationRegime:
         if visible is not None and seen >= 0:
             positions = self.board.positions[seen % self.board.depth][visible].copy()
         return Observation(period, total, signal, pos, positions)
+
+    def needs(self, firm: int, period: int, orders: Sequence[float]) -> list[float] | None:
+        """Each customer's true need, for allocating scarce stock, where it is visible.
+
+        A covered customer's need is the consumer demand flowing through it (its echelon
+        POS demand, ``delay`` periods old); a customer that is not covered shows only
+        its orders. None when the firm sees no sales data at all.
+        """
+        lanes = self._lane_weights[firm]
+        seen = period - self.delay
+        if lanes is None or seen < 0:
+            return None
+        row = self.board.pos[seen % self.board.depth]
+        return [
+            float(row[w[0]] @ w[1]) if w is not None else float(orders[i])
+            for i, w in enumerate(lanes)
+        ]
 
 
 @REGIMES.register("opaque")

@@ -30,11 +30,32 @@ _FIRM_DEFAULTS: dict[str, Any] = {
     "policy_params": {},
     "allocation": "proportional",
     "allow_returns": False,
+    # Money (off when 0): the price it sells at, and the cost of capital tied up in stock.
+    "price": 0.0,
+    "cost_of_capital": 0.0,
+    # Order batching (off by default): fixed cost per order, minimum order, full trucks,
+    # and ordering only every review_period periods.
+    "order_cost": 0.0,
+    "min_order": 0.0,
+    "batch_size": 0.0,
+    "review_period": 1,
+    # Forward buying: periods of forecast demand bought extra while a supplier promotes.
+    "forward_buy": 0.0,
+    # Shortage gaming: inflate orders when rationed, up to this factor (1 = no gaming).
+    "gaming": 1.0,
+    # Price promotions this firm runs as a seller (every 0 = never).
+    "promotion_every": 0,
+    "promotion_length": 1,
+    "promotion_discount": 0.0,
+    # Obsolescence: from this period on, stock is marked down and written off (-1: never).
+    "season_end": -1,
+    "salvage_value": 0.0,
 }
 _PRODUCTION_DEFAULTS: dict[str, Any] = {
     "capacity": math.inf,
     "production_lead_time": 0,
     "initial_in_production": 0.0,
+    "unit_cost": 0.0,
 }
 
 NODE_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -42,7 +63,7 @@ NODE_DEFAULTS: dict[str, dict[str, Any]] = {
     "brand": {**_FIRM_DEFAULTS, **_PRODUCTION_DEFAULTS},
     "distributor": {**_FIRM_DEFAULTS},
     "retailer": {**_FIRM_DEFAULTS, "lost_sale_cost": 1.0},
-    "consumer": {"demand": "normal", "demand_params": {}, "backorder": True},
+    "consumer": {"demand": "normal", "demand_params": {}, "backorder": True, "patience": -1},
 }
 """Default node attributes per kind (copied, never shared, when filled in)."""
 
@@ -80,6 +101,21 @@ DESCRIPTIONS: dict[str, str] = {
     "share": "relative weight of this supplier in the buyer's orders",
     "initial_in_transit": "units in each shipping slot at the start",
     "initial_orders": "units in each order-delay slot at the start",
+    "price": "money per unit the firm sells at (0: money not tracked)",
+    "cost_of_capital": "fraction of the stock's value charged per period for capital tied up",
+    "order_cost": "fixed money per order placed",
+    "min_order": "minimum quantity of an order (0: none)",
+    "batch_size": "orders are rounded up to whole batches (full trucks) of this size (0: none)",
+    "review_period": "the firm orders only every this many periods",
+    "forward_buy": "periods of forecast demand bought extra while a supplier runs a promotion",
+    "gaming": "largest factor by which the firm inflates orders when rationed (1: no gaming)",
+    "promotion_every": "a promotion starts every this many periods (0: never)",
+    "promotion_length": "periods each promotion lasts",
+    "promotion_discount": "fraction taken off the price during a promotion",
+    "season_end": "from this period on, stock left is written off at salvage value (-1: never)",
+    "salvage_value": "money per unit recovered for stock written off",
+    "unit_cost": "money per unit to make (producers)",
+    "patience": "periods a waiting consumer waits before the sale is lost (-1: forever)",
 }
 
 
@@ -101,6 +137,7 @@ class _Spec:
     minimum: float | None = None
     strict: bool = False
     allow_inf: bool = False
+    maximum: float | None = None
 
 
 _COST = _Spec("float", 0.0)
@@ -124,6 +161,21 @@ _SPECS: dict[str, _Spec] = {
     "share": _Spec("float", 0.0, strict=True),
     "initial_in_transit": _COST,
     "initial_orders": _COST,
+    "price": _COST,
+    "cost_of_capital": _COST,
+    "order_cost": _COST,
+    "min_order": _COST,
+    "batch_size": _COST,
+    "review_period": _Spec("int", 1),
+    "forward_buy": _COST,
+    "gaming": _Spec("float", 1.0),
+    "promotion_every": _Spec("int", 0),
+    "promotion_length": _Spec("int", 1),
+    "promotion_discount": _Spec("float", 0.0, maximum=1.0),
+    "season_end": _Spec("int", -1),
+    "salvage_value": _COST,
+    "unit_cost": _COST,
+    "patience": _Spec("int", -1),
 }
 
 
@@ -154,6 +206,7 @@ def check_value(field: str, name: str, value: Any) -> Any:
             field,
             value,
             minimum=spec.minimum,
+            maximum=spec.maximum,
             integer=spec.type == "int",
             allow_inf=spec.allow_inf,
             strict_minimum=spec.strict,

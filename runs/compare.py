@@ -59,12 +59,15 @@ class Comparison:
         wide = self.runs.pivot(index="replication", columns="regime")
         rows = []
         metrics = [c for c in self.runs.columns if c not in ("replication", "regime", "seed")]
-        n = len(self.seeds)
         for metric in metrics:
             a = wide[(metric, base)].to_numpy(dtype=float)
             b = wide[(metric, other)].to_numpy(dtype=float)
-            diff = b - a
-            mean = float(np.mean(diff))
+            # A metric may be undefined in a run (a tier that never reacts): pairs
+            # count only where both runs define it.
+            both = ~(np.isnan(a) | np.isnan(b))
+            diff = (b - a)[both]
+            n = len(diff)
+            mean = float(np.mean(diff)) if n else math.nan
             half = (
                 t_quantile_975(n - 1) * float(np.std(diff, ddof=1)) / math.sqrt(n)
                 if n > 1
@@ -73,12 +76,15 @@ class Comparison:
             rows.append(
                 {
                     "metric": metric,
-                    base: float(np.mean(a)),
-                    other: float(np.mean(b)),
+                    base: float(np.nanmean(a)) if (~np.isnan(a)).any() else math.nan,
+                    other: float(np.nanmean(b)) if (~np.isnan(b)).any() else math.nan,
+                    "pairs": n,
                     "change": mean,
                     "ci_low": mean - half,
                     "ci_high": mean + half,
-                    "change_pct": 100 * mean / float(np.mean(a)) if np.mean(a) else math.nan,
+                    "change_pct": 100 * mean / float(np.mean(a[both]))
+                    if n and np.mean(a[both])
+                    else math.nan,
                 }
             )
         return pd.DataFrame(rows).set_index("metric")

@@ -7,10 +7,14 @@ periods, so start-up transients do not count. Definitions (docs/model.md):
 - bullwhip of a firm: Var(orders it places) / Var(orders it receives).
 - fill rate: units served from stock in the period they were asked for / units asked for.
 - holding, backlog, lost-sale cost: per unit per period, summed over firms and periods.
+- order, capital and write-off cost; revenue and profit (when prices are set).
+- mean wait: periods a unit of consumer demand waits, by Little's law.
+- after a disruption: recovery time, unserved demand, bullwhip, each tier's reaction.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -76,6 +80,18 @@ def summary(model, warm_up: int | None = None) -> dict[str, float]:
     lost_cost = sum(
         float(lost[:, j].sum()) * getattr(f, "lost_sale_cost", 0.0) for j, f in enumerate(firms)
     )
+    written = rec.firms.series("written_off")[w:]
+    ordered = rec.firms.series("ordered")[w:]
+    order_cost = sum(float((ordered[:, j] > 0).sum()) * f.order_cost for j, f in enumerate(firms))
+    capital = sum(
+        float(on_hand[:, j].sum()) * f.cost_of_capital * f.unit_value for j, f in enumerate(firms)
+    )
+    writeoff_cost = sum(
+        float(written[:, j].sum()) * max(f.unit_value - f.salvage_value, 0.0)
+        for j, f in enumerate(firms)
+    )
+    retail = [j for j, f in enumerate(firms) if f.kind == "retailer"]
+    shipped_retail = float(rec.firms.series("shipped")[w:, retail].sum())
     out: dict[str, float] = {
         "periods": float(rec.rows - w),
         "demand_mean": float(rec.demand_series()[w:].mean()) if rec.rows > w else float("nan"),
@@ -86,10 +102,117 @@ def summary(model, warm_up: int | None = None) -> dict[str, float]:
         "holding_cost": holding,
         "backlog_cost": backlog_cost,
         "lost_sale_cost": lost_cost,
-        "total_cost": holding + backlog_cost + lost_cost,
+        "order_cost": order_cost,
+        "capital_cost": capital,
+        "written_off": float(written.sum()),
+        "writeoff_cost": writeoff_cost,
+        "total_cost": holding + backlog_cost + lost_cost + order_cost + capital + writeoff_cost,
+        "mean_wait": float(backlog[:, retail].sum()) / shipped_retail
+        if shipped_retail
+        else float("nan"),
     }
+    if any(f.price or getattr(f, "unit_cost", 0.0) for f in firms):
+        out.update(money(model, w, out))
     by_tier = bullwhip_by_tier(rec, model.topology.tiers, w)
     for tier, ratio in by_tier.items():
         out[f"bullwhip_tier{tier}"] = ratio
     out["bullwhip_top"] = by_tier[max(by_tier)] if by_tier else float("nan")
+    if model.disruptions.first_start() is not None:
+        out.update(shock_response(model, model.disruptions.first_start()))
     return out
+
+
+def money(model, warm_up: int, costs: dict[str, float]) -> dict[str, float]:
+    """Revenue, purchases, production cost and profit of the whole chain.
+
+    Profit = revenue (sales and salvage) - purchases - production cost - the costs of
+    holding, backlog, lost sales, orders and capital. Sales between firms cancel out
+    in the chain's total, which is consumer revenue - production cost - those costs.
+    The write-off cost is not subtracted again: the goods were paid for when bought.
+    """
+    rec = model.recorder
+    w = warm_up
+    revenue = float(rec.firms.series("revenue")[w:].sum())
+    purchases = float(rec.firms.series("purchases")[w:].sum())
+    made = rec.firms.series("made")[w:]
+    production = sum(
+        float(made[:, j].sum()) * getattr(f, "unit_cost", 0.0)
+        for j, f in enumerate(rec.firms.agents)
+    )
+    running = costs["total_cost"] - costs["writeoff_cost"]
+    return {
+        "revenue": revenue,
+        "purchases": purchases,
+        "production_cost": production,
+        "profit": revenue - purchases - production - running,
+    }
+
+
+def firm_profit(model, warm_up: int = 0) -> dict:
+    """Each firm's profit after the warm-up (see ``money`` for the definition)."""
+    rec = model.recorder
+    w = warm_up
+    out = {}
+    for j, f in enumerate(rec.firms.agents):
+        revenue = float(rec.firms.series("revenue")[w:, j].sum())
+        purchases = float(rec.firms.series("purchases")[w:, j].sum())
+        made = float(rec.firms.series("made")[w:, j].sum()) * getattr(f, "unit_cost", 0.0)
+        cost = float(rec.firms.series("period_cost")[w:, j].sum())
+        written = float(rec.firms.series("written_off")[w:, j].sum())
+        writeoff = written * max(f.unit_value - f.salvage_value, 0.0)
+        out[f.node] = revenue - purchases - made - (cost - writeoff)
+    return out
+
+
+def shock_response(model, start: int, settle: int = 5) -> dict[str, float]:
+    """How the chain takes a disruption that begins in period ``start``.
+
+    - recovery_time: periods from the start until the consumers' unserved demand per
+      period (asked - served at once) is back within 2 sd of its pre-shock mean and
+      stays there ``settle`` periods (NaN if it never is).
+    - unserved_after_shock: units asked for and not served at once, start to recovery.
+    - bullwhip_after_shock: the top tier's bullwhip from the start on.
+    - felt_tier{k}: periods from the start until tier k's net stock (on hand -
+      backlog) leaves its pre-shock range (mean +- 3 sd, at least 5 % of the mean):
+      when the shock reaches the tier (NaN if it never does).
+    - reaction_tier{k}: the same for the orders tier k places: when it acts (NaN if
+      its orders never leave their range; an order-up-to firm counts what its
+      suppliers owe it as coming, so a late delivery alone does not move its orders).
+    """
+    rec = model.recorder
+    retail = [j for j, f in enumerate(rec.firms.agents) if f.kind == "retailer"]
+    gap = (rec.firms.series("demand")[:, retail] - rec.firms.series("filled")[:, retail]).sum(1)
+    before = gap[model.warm_up : start] if start > model.warm_up + 1 else gap[:start]
+    limit = (before.mean() + 2 * before.std() if len(before) else 0.0) + 1e-9
+    recovery = float("nan")
+    for t in range(start, rec.rows - settle + 1):
+        if (gap[t : t + settle] <= limit).all():
+            recovery = float(t - start)
+            break
+    end = rec.rows if math.isnan(recovery) else start + int(recovery)
+    out = {
+        "recovery_time": recovery,
+        "unserved_after_shock": float(gap[start:end].sum()),
+    }
+    demand = rec.demand_series()
+    orders = tier_orders(rec, model.topology.tiers)
+    top = orders[max(orders)]
+    out["bullwhip_after_shock"] = variance_ratio(top[start:], demand[start:])
+    net = rec.firms.series("on_hand") - rec.firms.series("backlog")
+    tiers = model.topology.tiers
+    for tier, series in orders.items():
+        cols = [j for j, f in enumerate(rec.firms.agents) if tiers[f.node] == tier]
+        stock = net[:, cols].sum(axis=1)
+        out[f"felt_tier{tier}"] = _left_range(stock, start, model.warm_up)
+        out[f"reaction_tier{tier}"] = _left_range(series, start, model.warm_up)
+    return out
+
+
+def _left_range(series: np.ndarray, start: int, warm_up: int) -> float:
+    """Periods from ``start`` until ``series`` leaves its pre-``start`` range (NaN: never)."""
+    base = series[warm_up:start] if start > warm_up + 1 else series[:start]
+    if not len(base):
+        return float("nan")
+    band = max(3 * base.std(), 0.05 * abs(base.mean()), 1e-9)
+    moved = np.flatnonzero(np.abs(series[start:] - base.mean()) > band)
+    return float(moved[0]) if len(moved) else float("nan")

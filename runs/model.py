@@ -27,12 +27,15 @@ import mesa
 import networkx as nx
 import numpy as np
 import pandas as pd
+
 from pullchain.agents.allocation import ALLOCATIONS
 from pullchain.agents.consumers import Consumer
 from pullchain.agents.demand import DEMANDS
 from pullchain.agents.firms import Brand, Distributor, Firm, Retailer, Supplier
+from pullchain.agents.ordering import OrderShaping
 from pullchain.agents.policies import POLICIES
 from pullchain.network.builders import default_network
+from pullchain.network.disruptions import Disruptions
 from pullchain.network.errors import ConfigError, check_number
 from pullchain.network.lanes import Lane
 from pullchain.network.regimes import InformationRegime, make_regime
@@ -55,6 +58,7 @@ AGENT_CLASSES: dict[str, type[mesa.Agent]] = {
 # consumer demand is the same under every regime (common random numbers).
 STREAM_DEMAND = 0
 STREAM_REGIME = 1
+STREAM_DISRUPTION = 2
 
 
 class SupplyChainModel(mesa.Model):
@@ -71,6 +75,8 @@ class SupplyChainModel(mesa.Model):
         warm_up: periods left out of every summary metric.
         record_consumers: keep per-consumer time series too (firms are always recorded).
         agent_classes: replace the agent class of a kind, e.g. ``{"retailer": MyRetailer}``.
+        disruptions: outages and lead-time spikes, scheduled or random (see
+            ``pullchain.network.disruptions``), as a list of dicts.
         rng: seed (int) for every random stream of the run, as in ``mesa.Model``.
     """
 
@@ -87,6 +93,7 @@ class SupplyChainModel(mesa.Model):
         warm_up: int = 20,
         record_consumers: bool = True,
         agent_classes: Mapping[str, type[mesa.Agent]] | None = None,
+        disruptions: list[Mapping[str, Any]] | None = None,
         rng: int | None = None,
     ) -> None:
         super().__init__(rng=_check_seed(rng))
@@ -112,7 +119,14 @@ class SupplyChainModel(mesa.Model):
         self.lanes = self._build_lanes()
         self.consumers = self._build_consumers()
         self.firms = self._build_firms()
+        self._set_echelon_lead_times()
         self.regime.bind(self.topology, self.stream(STREAM_REGIME))
+        if disruptions is not None and not isinstance(disruptions, list):
+            raise ConfigError("disruptions", disruptions, "a list of disruption tables")
+        self.disruptions = Disruptions(
+            disruptions or [], self.topology, self.stream(STREAM_DISRUPTION)
+        )
+        self._firm_by_node = {f.node: f for f in self.firms}
         self._same_period = [
             a for a in [*self.firms, *self.consumers] if any(ln.lead_time == 0 for ln in a.in_lanes)
         ]
@@ -138,6 +152,13 @@ class SupplyChainModel(mesa.Model):
         lanes = {}
         for u, v, data in self.network.edges(data=True):
             lane = Lane(u, v, data["lead_time"], data["order_delay"], self.topology.shares[u, v])
+            seller = self.network.nodes[u]
+            lane.price = seller["price"]
+            lane.promotion = (
+                seller["promotion_every"],
+                seller["promotion_length"],
+                seller["promotion_discount"],
+            )
             # A chain in steady state: goods in every shipping slot, orders in every mail slot.
             for t in range(lane.lead_time):
                 if data["initial_in_transit"]:
@@ -200,16 +221,29 @@ class SupplyChainModel(mesa.Model):
                 "allocation": ALLOCATIONS.create(attrs["allocation"], {}, f"{field}.allocation"),
                 "allow_returns": attrs["allow_returns"],
                 "lead_time": lead_time,
+                "shaping": OrderShaping(
+                    min_order=attrs["min_order"],
+                    batch_size=attrs["batch_size"],
+                    review_period=attrs["review_period"],
+                    forward_buy=attrs["forward_buy"],
+                    gaming=attrs["gaming"],
+                ),
+                "price": attrs["price"],
+                "cost_of_capital": attrs["cost_of_capital"],
+                "order_cost": attrs["order_cost"],
+                "season_end": attrs["season_end"],
+                "salvage_value": attrs["salvage_value"],
             }
             if kind == "retailer":
+                customers = [self.network.nodes[c] for c in self.topology.customers(node)]
                 kwargs["lost_sale_cost"] = attrs["lost_sale_cost"]
-                kwargs["backorder"] = [
-                    self.network.nodes[c]["backorder"] for c in self.topology.customers(node)
-                ]
+                kwargs["backorder"] = [c["backorder"] for c in customers]
+                kwargs["patience"] = [c["patience"] for c in customers]
             if kind in ("brand", "supplier"):
                 kwargs["capacity"] = attrs["capacity"]
                 kwargs["production_lead_time"] = attrs["production_lead_time"]
                 kwargs["initial_in_production"] = attrs["initial_in_production"]
+                kwargs["unit_cost"] = attrs["unit_cost"]
             firms.append(
                 self.classes[kind](
                     self, node, index, self._in_lanes(node), self._out_lanes(node), **kwargs
@@ -217,10 +251,20 @@ class SupplyChainModel(mesa.Model):
             )
         return firms
 
+    def _set_echelon_lead_times(self) -> None:
+        """Each firm's L plus the longest L below it: the cover of an echelon policy."""
+        echelon: dict[Hashable, float] = {}
+        for firm in self.firms:  # customers first
+            below = [echelon[c] for c in self.topology.customers(firm.node) if c in echelon]
+            echelon[firm.node] = firm.lead_time + max(below, default=0.0)
+            firm.situation.echelon_lead_time = echelon[firm.node]
+
     # -- stepping -------------------------------------------------------------------
     def step(self) -> None:
         """One period: arrivals, consumers buy, firms act downstream-first, book-keeping."""
         t = self.period = self.steps - 1
+        if self.disruptions:
+            self.disruptions.apply(t, self._firm_by_node, self.lanes)
         for firm in self.firms:
             firm.arrive(t)
         pos = self._pos
@@ -261,8 +305,8 @@ class SupplyChainModel(mesa.Model):
             "held": held,
             "in_transit": sum(lane.in_transit for lane in self.lanes.values()),
             "sold": sum(c.total_bought for c in self.consumers),
-            "lost": 0.0,
-            "written_off": 0.0,
+            "lost": sum(f.total_lost for f in self.firms),
+            "written_off": sum(f.total_written_off for f in self.firms),
         }
 
     def summary(self, warm_up: int | None = None) -> dict[str, float]:

@@ -28,6 +28,10 @@ FIRM_VARIABLES = (
     "ordered",
     "lost_sales",
     "period_cost",
+    "written_off",
+    "made",
+    "purchases",
+    "revenue",
 )
 CONSUMER_VARIABLES = ("demand", "bought", "waiting")
 

@@ -26,11 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import tomli_w
+
 from pullchain.network import builders
+from pullchain.network.disruptions import parse as parse_disruption
 from pullchain.network.errors import ConfigError, check_number
 from pullchain.network.io import read_network
 from pullchain.network.regimes import REGIMES, InformationRegime
 from pullchain.network.schema import EDGE_DEFAULTS, NODE_DEFAULTS, validate_network
+from pullchain.network.topology import Topology
 
 if TYPE_CHECKING:
     from .model import SupplyChainModel
@@ -40,6 +43,7 @@ BUILDERS: dict[str, Callable[..., nx.DiGraph]] = {
     "beer_game": builders.beer_game,
     "divergent": builders.divergent_tree,
     "layered": builders.layered_network,
+    "portfolio": builders.product_portfolio,
 }
 """Network builders a scenario can name in ``network.builder`` (plus ``"file"``)."""
 
@@ -57,6 +61,7 @@ TOP_LEVEL = {
     "firms",
     "kinds",
     "nodes",
+    "disruptions",
 }
 FIRM_KINDS = ("supplier", "brand", "distributor", "retailer")
 EDGE_FIELDS = {"lead_time", *EDGE_DEFAULTS}
@@ -222,6 +227,7 @@ class Scenario:
             regime=self.regime(regime),
             horizon=self.steps,
             warm_up=self.warm_up,
+            disruptions=copy.deepcopy(self.data.get("disruptions", [])),
             rng=self.seed if seed is None else seed,
             **kwargs,
         )
@@ -257,6 +263,7 @@ class Scenario:
         self._check_names(G)
         check_components(G)
         self.regime()
+        self._check_disruptions(G)
 
     def _check_network(self) -> None:
         net = self.data.get("network")
@@ -286,7 +293,12 @@ class Scenario:
         _table(data, "edges")
         _no_unknown("edges", data.get("edges", {}), EDGE_FIELDS)
         _table(data, "consumers")
-        _no_unknown("consumers", data.get("consumers", {}), {*NODE_DEFAULTS["consumer"], "label"})
+        consumers = data.get("consumers", {})
+        _no_unknown("consumers", consumers, {*NODE_DEFAULTS["consumer"], "label", "preorder_share"})
+        if "preorder_share" in consumers:
+            consumers["preorder_share"] = check_number(
+                "consumers.preorder_share", consumers["preorder_share"], minimum=0, maximum=1
+            )
         firm_fields = {k for kind in FIRM_KINDS for k in NODE_DEFAULTS[kind]}
         _table(data, "firms")
         _no_unknown("firms", data.get("firms", {}), firm_fields)
@@ -299,6 +311,15 @@ class Scenario:
         _table(data, "nodes")
         for key in data.get("nodes", {}):
             _table(data["nodes"], key, f'nodes."{key}"')
+
+    def _check_disruptions(self, G: nx.DiGraph) -> None:
+        """``[[disruptions]]``: a list of tables naming firms and edges of the network."""
+        specs = self.data.get("disruptions", [])
+        if not isinstance(specs, list):
+            raise ConfigError("disruptions", specs, "a list of [[disruptions]] tables")
+        topology = Topology(G)
+        for i, spec in enumerate(specs):
+            parse_disruption(spec, topology, f"disruptions[{i}]")
 
     def _check_names(self, G: nx.DiGraph) -> None:
         """Each ``[nodes]`` entry sets only attributes of its node's kind."""
@@ -394,10 +415,15 @@ def _apply_overrides(G: nx.DiGraph, data: Mapping[str, Any]) -> dict[str, Any]:
     for u, v in G.edges:
         if G.nodes[v]["kind"] != "consumer":
             G.edges[u, v].update(copy.deepcopy(data.get("edges", {})))
+    consumers = dict(data.get("consumers", {}))
+    share = consumers.pop("preorder_share", None)
+    preorders = _preorderers(G, share) if share is not None else None
     for node, kind in G.nodes(data="kind"):
         attrs = G.nodes[node]
         if kind == "consumer":
-            attrs.update(copy.deepcopy(data.get("consumers", {})))
+            attrs.update(copy.deepcopy(consumers))
+            if preorders is not None:  # pre-orderers wait (up to their patience); others leave
+                attrs["backorder"] = node in preorders
         else:
             firm = data.get("firms", {})
             attrs.update({k: copy.deepcopy(v) for k, v in firm.items() if k in NODE_DEFAULTS[kind]})
@@ -405,6 +431,12 @@ def _apply_overrides(G: nx.DiGraph, data: Mapping[str, Any]) -> dict[str, Any]:
     for key, attrs in data.get("nodes", {}).items():
         G.nodes[named[key]].update(copy.deepcopy(attrs))
     return named
+
+
+def _preorderers(G: nx.DiGraph, share: float) -> set[Any]:
+    """Consumers who pre-order: ``share`` of them, spread evenly in node order."""
+    consumers = [n for n, k in G.nodes(data="kind") if k == "consumer"]
+    return {n for i, n in enumerate(consumers) if int((i + 1) * share) > int(i * share)}
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:

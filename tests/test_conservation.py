@@ -12,6 +12,7 @@ import math
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from pullchain.network.builders import divergent_tree, layered_network, serial_chain
 from pullchain.runs.model import SupplyChainModel
 
@@ -76,10 +77,21 @@ def networks(draw):
         attrs = G.nodes[node]
         if kind == "consumer":
             attrs["backorder"] = draw(st.booleans())
+            attrs["patience"] = draw(st.sampled_from([-1, 0, 2]))
             continue
-        attrs["allocation"] = draw(st.sampled_from(["proportional", "fcfs", "equal"]))
+        attrs["allocation"] = draw(st.sampled_from(["proportional", "fcfs", "equal", "need"]))
         attrs["initial_stock"] = draw(st.floats(0, 50))
         attrs["allow_returns"] = draw(st.booleans())
+        if draw(st.booleans()):  # the push-vs-pull mechanisms, in random combinations
+            attrs["gaming"] = draw(st.sampled_from([1.0, 2.0, 4.0]))
+            attrs["min_order"] = draw(st.sampled_from([0.0, 8.0]))
+            attrs["batch_size"] = draw(st.sampled_from([0.0, 5.0]))
+            attrs["review_period"] = draw(st.sampled_from([1, 3]))
+            attrs["forward_buy"] = draw(st.sampled_from([0.0, 2.0]))
+            attrs["promotion_every"] = draw(st.sampled_from([0, 6]))
+            attrs["promotion_discount"] = 0.2
+            attrs["season_end"] = draw(st.sampled_from([-1, 12]))
+            attrs["price"] = draw(st.sampled_from([0.0, 3.0]))
         if kind in ("supplier", "brand"):
             attrs["capacity"] = draw(st.sampled_from([math.inf, 3.0, 25.0]))
             attrs["production_lead_time"] = draw(st.integers(0, 3))
@@ -104,19 +116,52 @@ def assert_conserved(model: SupplyChainModel) -> None:
     assert math.isclose(ledger["entered"], accounted, rel_tol=1e-9, abs_tol=1e-6), ledger
     for firm in model.firms:
         assert firm.on_hand >= -1e-9, (firm.node, firm.on_hand)
+        assert math.isclose(firm.supply_line, on_its_way(model, firm), abs_tol=1e-6), firm.node
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def on_its_way(model: SupplyChainModel, firm) -> float:
+    """What is really coming to ``firm``: the supply line it believes in, recounted.
+
+    Orders in the mail, what suppliers owe it, goods in transit, cancellations answered
+    but not yet read, and (producers) what waits for capacity or is in production.
+    """
+    total = 0.0
+    for lane in firm.in_lanes:
+        supplier = next(f for f in model.firms if f.node == lane.supplier)
+        owed = supplier.owed[supplier.out_lanes.index(lane)]
+        total += lane.orders_in_transit + owed + lane.in_transit + lane.cancel_done
+    total += sum(getattr(firm, "in_production", {}).values()) + getattr(firm, "queue", 0.0)
+    return total
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     G=networks(),
     regime=st.sampled_from(["opaque", "transparent"]),
     delay=st.integers(0, 2),
     participation=st.sampled_from([0.0, 0.5, 1.0]),
     seed=st.integers(0, 2**31 - 1),
+    shocks=st.booleans(),
 )
-def test_goods_are_conserved_every_period(G, regime, delay, participation, seed):
+def test_goods_are_conserved_every_period(G, regime, delay, participation, seed, shocks):
+    firms = [n for n, k in G.nodes(data="kind") if k != "consumer"]
+    edges = [[u, v] for u, v in G.edges if G.nodes[v]["kind"] != "consumer"]
+    disruptions = []
+    if shocks:
+        disruptions = [
+            {"kind": "outage", "node": firms[-1], "start": 4, "duration": 5},
+            {"kind": "outage", "targets": "retailer", "rate": 0.1, "duration": 2},
+        ]
+        if edges:
+            disruptions.append({"kind": "lead_time", "edge": edges[0], "start": 2, "extra": 3})
     model = SupplyChainModel(
-        G, regime=regime, info_delay=delay, participation=participation, rng=seed, warm_up=0
+        G,
+        regime=regime,
+        info_delay=delay,
+        participation=participation,
+        rng=seed,
+        warm_up=0,
+        disruptions=disruptions,
     )
     assert_conserved(model)
     for _ in range(25):

@@ -8,6 +8,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+
 from pullchain.agents.firms import Retailer
 from pullchain.network.builders import (
     default_network,

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from pullchain.network.builders import (
     DEFAULT_DEMAND_MEAN,
     STERMAN_PARAMS,
@@ -97,7 +98,17 @@ def test_kinds_and_defaults_tables() -> None:
     assert math.isinf(NODE_DEFAULTS["supplier"]["capacity"])
     assert "capacity" in NODE_DEFAULTS["brand"]
     assert "capacity" not in NODE_DEFAULTS["distributor"]
-    assert NODE_DEFAULTS["consumer"] == {"demand": "normal", "demand_params": {}, "backorder": True}
+    assert NODE_DEFAULTS["consumer"] == {
+        "demand": "normal",
+        "demand_params": {},
+        "backorder": True,
+        "patience": -1,
+    }
+    # Every mechanism is off by default: neutral values leave the textbook chain alone.
+    firm = NODE_DEFAULTS["retailer"]
+    assert firm["gaming"] == 1.0 and firm["review_period"] == 1 and firm["season_end"] == -1
+    assert firm["min_order"] == firm["batch_size"] == firm["forward_buy"] == 0.0
+    assert firm["price"] == firm["order_cost"] == firm["cost_of_capital"] == 0.0
     assert "lead_time" not in EDGE_DEFAULTS
     assert EDGE_DEFAULTS["share"] == 1.0
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from pullchain.network import ConfigError, read_network, serial_chain, write_network
 from pullchain.runs.scenarios import Scenario, parse_value, preset_names, set_path
 

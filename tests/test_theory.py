@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from pullchain.network.builders import beer_game
 from pullchain.runs.model import SupplyChainModel
 
