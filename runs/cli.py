@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+import tomllib
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -113,6 +114,62 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     scen.add_argument("action", nargs="?", choices=["list", "show"], default="list")
     scen.add_argument("name", nargs="?", help="the preset to show")
+
+    sweep = sub.add_parser(
+        "sweep", help="a parameter sweep: every combination x regime x replication, resumable",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run a sweep file (docs/sweeps.md) into DIR: one Parquet row per run, written "
+        "as chunks finish. Run it again on the same DIR to resume where it stopped.",
+        epilog="""examples:
+  pullchain sweep examples/sweep-lead-time.toml --out sweeps/lead-time
+  pullchain sweep my-sweep.toml --out sw --workers 1        in this process
+  pullchain sweep my-sweep.toml --out sw --scheduler tcp://10.0.0.5:8786   on a Dask cluster
+  pullchain report sweeps/lead-time --out figs              paired differences and figures""",
+    )  # fmt: skip
+    sweep.add_argument("file", type=Path, help="the sweep file (.toml)")
+    sweep.add_argument("--out", type=Path, required=True, metavar="DIR",
+                       help="results folder (new, or one to resume)")  # fmt: skip
+    sweep.add_argument("--workers", type=_positive_int("--workers"),
+                       help="local processes (default: all cores; 1 runs in-process)")  # fmt: skip
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on a Dask scheduler, e.g. tcp://host:8786")  # fmt: skip
+    sweep.add_argument("--quiet", action="store_true", help="no progress or messages on stderr")
+
+    report = sub.add_parser(
+        "report", help="paired regime differences of a sweep, per cell, with figures",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="For each parameter cell of a sweep folder, the paired difference of each "
+        "regime against the first (transparent - opaque) with its 95%% CI.",
+        epilog="""examples:
+  pullchain report sweeps/lead-time
+  pullchain report sweeps/lead-time --out figs   also draw the gain against each parameter
+  pullchain report sweeps/lead-time --json""",
+    )  # fmt: skip
+    report.add_argument("dir", type=Path, metavar="DIR", help="a folder written by pullchain sweep")
+    report.add_argument("--out", type=Path, metavar="FIGDIR", help="write the figures here")
+    report.add_argument("--json", action="store_true", help="print results as JSON, nothing else")
+    report.add_argument("--quiet", action="store_true", help="no messages on stderr")
+
+    app = sub.add_parser(
+        "app", help="the browser app: both chains side by side, knobs, sweep explorer",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Serve the browser app (docs/app.md) and print its address. "
+        "Needs the app extra: pip install 'pullchain[app]'.",
+        epilog="""examples:
+  pullchain app                          the default scenario at http://localhost:8765/
+  pullchain app beer-game --port 9000
+  pullchain app my.toml --results sweeps  explore the sweep folders in ./sweeps""",
+    )  # fmt: skip
+    app.add_argument(
+        "scenario", nargs="?", default="default",
+        help="a preset name or a .toml file to open with (default: default)",
+    )  # fmt: skip
+    app.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default: 127.0.0.1, this machine)")  # fmt: skip
+    app.add_argument("--port", type=_int_at_least("--port", 1), default=8765,
+                     help="port (default: 8765)")  # fmt: skip
+    app.add_argument("--results", type=Path, default=Path("sweeps"), metavar="DIR",
+                     help="sweep results the explorer may open (default: ./sweeps)")  # fmt: skip
     return parser
 
 
@@ -273,21 +330,29 @@ def comparison_rows(table: pd.DataFrame, regimes: Sequence[str]) -> list[dict[st
             "ci_low": row["ci_low"],
             "ci_high": row["ci_high"],
             "change_pct": row["change_pct"],
+            "pairs": int(row["pairs"]),
         }
         for metric, row in table.iterrows()
     ]
 
 
 SHOWN = [
-    "total_cost", "holding_cost", "backlog_cost", "lost_sale_cost", "fill_rate", "on_hand_mean",
-    "backlog_mean", "lost_sales",
+    "total_cost", "holding_cost", "backlog_cost", "lost_sale_cost", "order_cost", "capital_cost",
+    "writeoff_cost", "profit", "fill_rate", "on_hand_mean", "backlog_mean", "lost_sales",
+    "written_off", "mean_wait", "recovery_time", "unserved_after_shock", "bullwhip_after_shock",
 ]  # fmt: skip
 
 
 def print_comparison(comparison, table: pd.DataFrame) -> None:
     a, b = comparison.regimes
-    metrics = [m for m in SHOWN if m in table.index] + [
-        m for m in table.index if m.startswith("bullwhip_tier")
+    quiet = {"order_cost", "capital_cost", "writeoff_cost", "written_off", "lost_sale_cost"}
+    metrics = [
+        m
+        for m in SHOWN
+        if m in table.index and not (m in quiet and not table.loc[m, [a, b]].any())
+    ]  # a cost nobody pays is left out
+    metrics += [
+        m for m in table.index if m.startswith(("bullwhip_tier", "felt_tier", "reaction_tier"))
     ]
     print(
         f"{comparison.scenario.name}: {a} vs {b}, {len(comparison.seeds)} paired replications "
@@ -305,7 +370,7 @@ def print_comparison(comparison, table: pd.DataFrame) -> None:
         pct = "n/a" if math.isnan(row.change_pct) else f"{row.change_pct:+.1f}%"
         flag = " *" if row.ci_low > 0 or row.ci_high < 0 else ""
         print(
-            f"  {m:<16} {_fmt(row[a]):>12} {_fmt(row[b]):>12} {_fmt(row.change):>12}   "
+            f"  {m:<20} {_fmt(row[a]):>12} {_fmt(row[b]):>12} {_fmt(row.change):>12}   "
             f"{ci:<25} {pct:>8}{flag}"
         )
     print("  * the 95% confidence interval of the paired change excludes zero")
@@ -373,13 +438,54 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
         sys.stdout.write(preset_text(args.name))
         return 0
     for name in preset_names():
-        description = Scenario.preset(name).data.get("description", "").strip()
+        description = tomllib.loads(preset_text(name)).get("description", "").strip()
         first = description.replace("\n", " ").split(". ")[0]
         print(f"{name:<12} {first}")
     return 0
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "scenarios": cmd_scenarios}
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import load_sweep, run_sweep
+
+    if args.workers is not None and args.scheduler:
+        raise UsageError("sweep: --workers is for local processes; a --scheduler brings its own")
+    sweep = load_sweep(args.file)
+    outcome = run_sweep(
+        sweep, args.out, workers=args.workers, scheduler=args.scheduler,
+        progress=lambda total: _progress(args, total, f"sweep {sweep.name}"),
+        say=lambda message: _say(args, message),
+    )  # fmt: skip
+    ok = outcome.total - outcome.failed if outcome.done_before == 0 else None
+    print(
+        f"sweep {sweep.name}: {outcome.total} runs in {args.out}; ran {outcome.ran} now"
+        + (f" in {outcome.wall_s:.1f} s" if outcome.ran else "")
+        + (f", {outcome.done_before} were done before" if outcome.done_before else "")
+        + (f"; {outcome.failed} failed (see the status and error columns)" if outcome.failed
+           else "" if ok is None else "; all ok")
+    )  # fmt: skip
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import report
+
+    return report(args.dir, out=args.out, as_json=args.json, say=lambda m: _say(args, m))
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from .app_server import serve
+
+    return serve(args.scenario, args.host, args.port, args.results)
+
+
+COMMANDS = {
+    "app": cmd_app,
+    "run": cmd_run,
+    "compare": cmd_compare,
+    "scenarios": cmd_scenarios,
+    "sweep": cmd_sweep,
+    "report": cmd_report,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
