@@ -118,6 +118,13 @@ class _NormalBlocks(DemandProcess):
         super().bind(rng)
         self._z = iter(_EMPTY)
 
+    def _normal(self) -> float:
+        """The next standard normal, from the current block or a new one."""
+        try:
+            return next(self._z)
+        except StopIteration:
+            return self._refill()
+
     def _refill(self) -> float:
         """Take the next block from the generator and return its first number."""
         if self._rng is None:
@@ -182,10 +189,7 @@ class NormalDemand(_NormalBlocks):
         self.std = _nonneg("std", std)
 
     def draw(self, period: int) -> float:
-        try:
-            z = next(self._z)
-        except StopIteration:
-            z = self._refill()
+        z = self._normal()
         d = self.mean_ + self.std * z
         return d if d > 0.0 else 0.0
 
@@ -259,10 +263,7 @@ class AR1Demand(_NormalBlocks):
         self._x = self.stationary_std * self._refill()
 
     def draw(self, period: int) -> float:
-        try:
-            z = next(self._z)
-        except StopIteration:
-            z = self._refill()
+        z = self._normal()
         x = self.rho * self._x + self.std * z
         self._x = x
         d = self.mean_ + x
@@ -305,10 +306,7 @@ class SeasonalDemand(_NormalBlocks):
 
     def draw(self, period: int) -> float:
         if self.std > 0.0:
-            try:
-                z = next(self._z)
-            except StopIteration:
-                z = self._refill()
+            z = self._normal()
             d = self._m(period) + self.std * z
         else:
             if self._rng is None:
@@ -373,10 +371,7 @@ class FadDemand(_NormalBlocks):
 
     def draw(self, period: int) -> float:
         if self.std > 0.0:
-            try:
-                z = next(self._z)
-            except StopIteration:
-                z = self._refill()
+            z = self._normal()
             m = self._m(period)
             d = m + self.std * z if m > 0.0 or self.end < 0 else 0.0
         else:
