@@ -267,8 +267,9 @@ class MakeToOrder(OrderingPolicy):
 class EchelonBaseStock(OrderingPolicy):
     """Echelon base stock (Clark & Scarf 1960): order up to a level for the whole echelon.
 
-    q_t = S_e - (IP_t + sum of the downstream firms' inventory positions), where the
-    sum covers everything below the firm, down to the consumers' backlog. Only a
+    q_t = S_e - (IP_t + sum_d f_d IP_d), the sum over the firms d below, down to the
+    consumers' backlog, each weighted by the fraction f_d of its supply that comes
+    from this firm (1 in a serial chain). Only a
     regime that shares stock (``share_stock``) shows the downstream positions; where
     they are not visible, the rule falls back to local base stock, q_t = S - IP_t, with
     S = ``local_level``.
@@ -294,4 +295,5 @@ class EchelonBaseStock(OrderingPolicy):
             return self.local_level - s.inventory_position
         if self.level is None:
             self.level = (s.echelon_lead_time + 1) * self._expected
-        return self.level - (s.inventory_position + float(positions.sum()))
+        shares = s.observation.downstream_shares
+        return self.level - (s.inventory_position + float(positions @ shares))

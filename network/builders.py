@@ -522,6 +522,9 @@ def product_portfolio(
     """
     n = _count("n_products", n_products, 1)
     stagger = _count("stagger", stagger, 0)
+    start = _count("start", start, 0)
+    rise = _count("rise", rise, 0)
+    season = _count("season", season, 0)
     rng = np.random.default_rng(seed)
     chains = []
     for k in range(1, n + 1):

@@ -51,6 +51,8 @@ class Observation:
             periods old), or None when none is visible.
         downstream_positions: inventory positions of the downstream firms whose stock is
             visible (``delay`` periods old), or None when none is.
+        downstream_shares: for each of those firms, the fraction of its supply that comes
+            from this firm (so an echelon counts only its own part of shared customers).
     """
 
     period: int
@@ -58,6 +60,7 @@ class Observation:
     demand_signal: float
     pos_demand: float | None = None
     downstream_positions: np.ndarray | None = None
+    downstream_shares: np.ndarray | None = None
 
 
 class Board:
@@ -144,6 +147,7 @@ class InformationRegime:
         self._lane_weights: list[list[tuple[np.ndarray, np.ndarray] | None] | None] = []
         self._uncovered: list[list[int]] = []
         self._visible_firms: list[np.ndarray | None] = []
+        self._visible_shares: list[np.ndarray | None] = []
         for f, firm in enumerate(topology.firms):
             uses = self.participating[f]
             acc: dict[int, float] = {}
@@ -165,15 +169,18 @@ class InformationRegime:
             else:
                 self._pos_weights.append(None)
             self._uncovered.append(uncovered)
-            visible = None
+            visible = shares = None
             if uses and self.share_stock:
-                below = [
-                    topology.firm_index[d]
-                    for d in topology.downstream_firms(firm)
-                    if self.participating[topology.firm_index[d]]
-                ]
-                visible = np.array(below, dtype=np.intp) if below else None
+                fractions = topology.supply_fractions(firm)
+                below = sorted(  # in processing order: customers first
+                    (d for d in fractions if self.participating[topology.firm_index[d]]),
+                    key=topology.firm_index.__getitem__,
+                )
+                if below:
+                    visible = np.array([topology.firm_index[d] for d in below], dtype=np.intp)
+                    shares = np.array([fractions[d] for d in below])
             self._visible_firms.append(visible)
+            self._visible_shares.append(shares)
 
     def _covered(self, topology: Topology) -> dict:
         """Firms whose whole downstream shares sales data, so POS can replace their orders."""
@@ -202,11 +209,12 @@ class InformationRegime:
             idx, w = weights
             pos = float(self.board.pos[seen % self.board.depth][idx] @ w)
             signal = pos + float(sum(orders[i] for i in self._uncovered[firm]))
-        positions = None
+        positions = shares = None
         visible = self._visible_firms[firm]
         if visible is not None and seen >= 0:
             positions = self.board.positions[seen % self.board.depth][visible].copy()
-        return Observation(period, total, signal, pos, positions)
+            shares = self._visible_shares[firm]
+        return Observation(period, total, signal, pos, positions, shares)
 
     def needs(self, firm: int, period: int, orders: Sequence[float]) -> list[float] | None:
         """Each customer's true need, for allocating scarce stock, where it is visible.

@@ -71,6 +71,23 @@ class Topology:
         below = self._below[node]
         return [f for f in self.firms if f in below]
 
+    def supply_fractions(self, node: Hashable) -> dict[Hashable, float]:
+        """For each firm below ``node``, the fraction of its supply that comes from ``node``.
+
+        Summed over every path, multiplying the order shares along it: a retailer that
+        buys half its goods from a brand supplied 40 % by ``node`` gets 0.2.
+        """
+        below = set(self.downstream_firms(node))
+        frac: dict[Hashable, float] = {node: 1.0}
+        for firm in reversed(self.firms):  # suppliers first, so a firm's are all done
+            if firm not in below:
+                continue
+            frac[firm] = sum(
+                frac[u] * self.shares[u, firm] for u in self.graph.predecessors(firm) if u in frac
+            )
+        del frac[node]
+        return frac
+
     def _downstream_sets(self) -> dict[Hashable, set[Hashable]]:
         """The firms below each firm, in one pass from the retailers up."""
         below: dict[Hashable, set[Hashable]] = {}

@@ -164,7 +164,7 @@ def firm_profit(model, warm_up: int = 0) -> dict:
     return out
 
 
-def shock_response(model, start: int, settle: int = 5) -> dict[str, float]:
+def shock_response(model, start: int, settle: int = 5, window: int = 30) -> dict[str, float]:
     """How the chain takes a disruption that begins in period ``start``.
 
     - recovery_time: periods from the start until the consumers' unserved demand per
@@ -174,10 +174,11 @@ def shock_response(model, start: int, settle: int = 5) -> dict[str, float]:
     - bullwhip_after_shock: the top tier's bullwhip from the start on.
     - felt_tier{k}: periods from the start until tier k's net stock (on hand -
       backlog) leaves its pre-shock range (mean +- 3 sd, at least 5 % of the mean):
-      when the shock reaches the tier (NaN if it never does).
+      when the shock reaches the tier (NaN if it does not within ``window`` periods).
     - reaction_tier{k}: the same for the orders tier k places: when it acts (NaN if
-      its orders never leave their range; an order-up-to firm counts what its
-      suppliers owe it as coming, so a late delivery alone does not move its orders).
+      its orders stay in their range for ``window`` periods; an order-up-to firm counts
+      what its suppliers owe it as coming, so a late delivery alone does not move
+      its orders).
     """
     rec = model.recorder
     retail = [j for j, f in enumerate(rec.firms.agents) if f.kind == "retailer"]
@@ -203,16 +204,17 @@ def shock_response(model, start: int, settle: int = 5) -> dict[str, float]:
     for tier, series in orders.items():
         cols = [j for j, f in enumerate(rec.firms.agents) if tiers[f.node] == tier]
         stock = net[:, cols].sum(axis=1)
-        out[f"felt_tier{tier}"] = _left_range(stock, start, model.warm_up)
-        out[f"reaction_tier{tier}"] = _left_range(series, start, model.warm_up)
+        out[f"felt_tier{tier}"] = _left_range(stock, start, model.warm_up, window)
+        out[f"reaction_tier{tier}"] = _left_range(series, start, model.warm_up, window)
     return out
 
 
-def _left_range(series: np.ndarray, start: int, warm_up: int) -> float:
-    """Periods from ``start`` until ``series`` leaves its pre-``start`` range (NaN: never)."""
+def _left_range(series: np.ndarray, start: int, warm_up: int, window: int) -> float:
+    """Periods from ``start`` until ``series`` leaves its pre-``start`` range (NaN: not
+    within ``window`` periods)."""
     base = series[warm_up:start] if start > warm_up + 1 else series[:start]
     if not len(base):
         return float("nan")
     band = max(3 * base.std(), 0.05 * abs(base.mean()), 1e-9)
-    moved = np.flatnonzero(np.abs(series[start:] - base.mean()) > band)
+    moved = np.flatnonzero(np.abs(series[start : start + window] - base.mean()) > band)
     return float(moved[0]) if len(moved) else float("nan")

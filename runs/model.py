@@ -196,11 +196,13 @@ class SupplyChainModel(mesa.Model):
         return float(np.dot(means, w)) if len(idx) else 0.0
 
     def _lead_time(self, node: Hashable, kind: str, attrs: dict) -> float:
-        """L: periods an order must cover (see Lane.effective_lead_time)."""
+        """L: periods an order must cover (see Lane.effective_lead_time), plus the periods
+        until the next chance to order when the firm orders only every R periods."""
+        between = attrs["review_period"] - 1
         if kind == "supplier":
-            return 1 + attrs["production_lead_time"]
+            return 1 + attrs["production_lead_time"] + between
         lead = sum(lane.share * lane.effective_lead_time for lane in self._in_lanes(node))
-        return lead + attrs.get("production_lead_time", 0)
+        return lead + attrs.get("production_lead_time", 0) + between
 
     def _build_firms(self) -> list[Firm]:
         firms = []

@@ -73,7 +73,11 @@ def _stock_panel(ax, models: dict[str, SupplyChainModel]) -> None:
 
 
 def _cost_panel(ax, comparison: Comparison) -> None:
-    parts = ["holding_cost", "backlog_cost", "lost_sale_cost"]
+    parts = [
+        "holding_cost", "backlog_cost", "lost_sale_cost", "order_cost", "capital_cost",
+        "writeoff_cost",
+    ]  # fmt: skip
+    parts = [p for p in parts if p in comparison.runs and comparison.runs[p].any()]
     runs = comparison.runs
     x = np.arange(len(comparison.regimes))
     bottom = np.zeros(len(x))
