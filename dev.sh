@@ -4,6 +4,7 @@
 #   ./dev.sh compare [ARGS]   the main job: opaque vs transparent on the default scenario
 #   ./dev.sh test [ARGS]      lint, then the whole test suite (what CI runs)
 #   ./dev.sh pullchain ARGS   any pullchain command
+#   ./dev.sh app [ARGS]       the browser app (docs/app.md)
 #   ./dev.sh setup            only set up
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -54,20 +55,40 @@ setup() {
   echo "$want" >"$stamp"
 }
 
+# The browser app's front-end files and, for its tests, a browser. Both once, idempotently.
+# Solara fetches its JavaScript from a CDN; where none is reachable, fill its cache from the
+# npm registry (.ci/solara_assets.py; docs/app.md). Chromium comes from Debian's apt.
+setup_app_assets() {
+  "$VENV/bin/python" .ci/solara_assets.py "$PWD/$VENV/share/solara-cdn" ||
+    echo "dev.sh: could not fetch Solara's front-end files; the app needs a CDN then" >&2
+  if [ "${1:-}" = browser ] && ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "dev.sh: installing chromium (apt) for the browser tests" >&2
+      { apt-get install -y -qq chromium >/dev/null 2>&1 ||
+        { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }; } ||
+        echo "dev.sh: could not install chromium; the browser tests will fail" >&2
+    else
+      echo "dev.sh: no chromium on PATH; the browser tests need it (apt-get install chromium)" >&2
+    fi
+  fi
+}
+
 command=${1:-compare}
 shift || true
 case "$command" in
   setup) setup test ;;
   compare) setup "" && exec "$VENV/bin/pullchain" compare "$@" ;;
   pullchain) setup "" && exec "$VENV/bin/pullchain" "$@" ;;
+  app) setup app && setup_app_assets && exec "$VENV/bin/pullchain" app "$@" ;;
   test)
     setup test
+    setup_app_assets browser
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   *)
-    echo "usage: ./dev.sh compare|test|pullchain|setup [ARGS]" >&2
+    echo "usage: ./dev.sh compare|test|pullchain|app|setup [ARGS]" >&2
     exit 2
     ;;
 esac

@@ -1,0 +1,574 @@
+"""The browser app: the opaque and the transparent chain side by side, and a sweep explorer.
+
+Start it with ``pullchain app`` (see docs/app.md); Solara serves this module:
+``routes`` holds the two pages, ``Layout`` wraps both and owns the session's state.
+
+Every browser session gets its own ``Session`` (made by ``Layout`` with
+``use_memo`` and handed down through a Solara context), hence its own two models:
+nothing about a run lives in a module global.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ipyvuetify
+import solara
+import traitlets
+
+from pullchain.network.errors import ConfigError
+
+from . import app_data as data
+from .app_data import Controls, Pair
+from .scenarios import Scenario
+
+ENV_SCENARIO = "PULLCHAIN_APP_SCENARIO"
+ENV_RESULTS = "PULLCHAIN_APP_RESULTS"
+PLAY_INTERVAL = 0.15
+"""Seconds between periods while playing (on top of the time a step and redraw take)."""
+
+MECHANISM_PANELS: list[Callable[..., Any]] = []
+"""Extra control panels, shown under "Mechanisms" in the sidebar.
+
+Each is a Solara component called as ``panel(controls=<solara.Reactive[Controls]>,
+scenario=<Scenario>)``; it adds its scenario overrides to the pending knobs with
+``controls.set(controls.value.changed(extra=(*other, ("path", value))))`` and they
+apply on Reset, like every knob. Demand fads, rationing and disruptions go here.
+"""
+
+
+def start_scenario() -> str:
+    """The scenario the app opens with: ``pullchain app SCENARIO``, else ``default``."""
+    return os.environ.get(ENV_SCENARIO) or "default"
+
+
+def results_root() -> Path:
+    """The folder the sweep explorer may read (``pullchain app --results DIR``)."""
+    return Path(os.environ.get(ENV_RESULTS) or "sweeps").resolve()
+
+
+def choices(current: str) -> list[str]:
+    """The scenarios to pick from: the presets, and the file the app was started with."""
+    names = data.presets()
+    return names if current in names else [current, *names]
+
+
+# -- per-session state ----------------------------------------------------------------------
+class Session:
+    """One browser session's chains, knobs and play state."""
+
+    def __init__(self, scenario: str | None = None) -> None:
+        name = scenario or start_scenario()
+        self.lock = threading.RLock()  # the play thread and button clicks both step
+        self.preset = solara.reactive(name)
+        self.error = solara.reactive(None)
+        self.tick = solara.reactive(0)
+        self.playing = solara.reactive(False)
+        self.step_ms = solara.reactive(None)
+        try:
+            base = Scenario.load(name)
+            start = Controls.from_scenario(base)
+            pair = Pair.build(base)
+        except ConfigError as err:  # a bad file given on the command line
+            self.error.set(str(err))
+            base = Scenario.preset("default")
+            start = Controls.from_scenario(base)
+            pair = Pair.build(base)
+            self.preset.set("default")
+        self.start = solara.reactive(start)  # the knobs as the chosen scenario sets them
+        self.controls = solara.reactive(start)  # the knobs as the user left them
+        self.applied = solara.reactive(start)  # the knobs of the running chains
+        self.pair = solara.reactive(pair)
+
+    # actions ----------------------------------------------------------------------------
+    def step(self, n: int = 1) -> None:
+        with self.lock:
+            t0 = time.perf_counter()
+            self.pair.value.step(n)
+            self.step_ms.set(round(1000 * (time.perf_counter() - t0), 1))
+            if not self.pair.value.running:
+                self.playing.set(False)
+            self.tick.set(self.tick.value + 1)
+
+    def choose(self, name: str) -> None:
+        """Pick another scenario: its knobs show at once, the chains change on Reset."""
+        try:
+            start = Controls.from_scenario(Scenario.load(name))
+        except ConfigError as err:
+            self.error.set(str(err))
+            return
+        self.preset.set(name)
+        self.start.set(start)
+        self.controls.set(start)
+
+    def reset(self) -> None:
+        """Rebuild both chains with the knobs as they are now; a bad combination is
+        shown as a message and the running chains stay."""
+        self.playing.set(False)
+        with self.lock:
+            try:
+                scenario = data.apply_controls(
+                    self.preset.value, self.controls.value, self.start.value
+                )
+                pair = Pair.build(scenario)
+            except ConfigError as err:
+                self.error.set(str(err))
+                return
+            except Exception as err:  # never a traceback in the page
+                traceback.print_exc()
+                self.error.set(f"could not build the chains: {type(err).__name__}: {err}")
+                return
+            self.error.set(None)
+            self.pair.set(pair)
+            self.applied.set(self.controls.value)
+            self.tick.set(self.tick.value + 1)
+
+    @property
+    def pending(self) -> bool:
+        return self.controls.value != self.applied.value
+
+
+session_context = solara.create_context(None)
+
+
+def use_session() -> Session:
+    session = solara.use_context(session_context)
+    if session is None:  # a page rendered on its own (tests): a session of its own
+        session = solara.use_memo(Session, [])
+    return session
+
+
+@solara.component
+def Layout(children: list | None = None, session: Session | None = None):
+    """The app's frame: title, page tabs, and this session's state for both pages
+    (a new ``Session`` per browser session, unless one is given)."""
+    state = solara.use_memo(lambda: session or Session(), [])
+    session_context.provide(state)
+    route, routes = solara.use_route()
+    bar = []
+    if len(routes) > 1:  # page tabs named by the routes' labels
+        index = routes.index(route) if route in routes else 0
+        with solara.AppBar() as app_bar, solara.lab.Tabs(value=index, align="center"):
+            for r in routes:
+                solara.lab.Tab(r.label or r.path, path_or_route=r)
+        bar = [app_bar]
+    solara.AppLayout(children=[*bar, *(children or [])], title="pullchain", navigation=True)
+
+
+# -- widgets --------------------------------------------------------------------------------
+_CHART_VUE = """
+<template>
+  <div><div ref="plotElement"></div></div>
+</template>
+<script>
+module.exports = {
+  created() {
+    this.view = null;
+    this.token = 0;
+    this.vegaLoaded = this.loadVega();
+  },
+  mounted() { this.embed().catch((e) => console.error('pullchain chart:', e)); },
+  destroyed() { if (this.view) { this.view.finalize(); } },
+  watch: {
+    spec() { this.embed().catch((e) => console.error('pullchain chart:', e)); },
+    datasets() { this.update().catch((e) => console.error('pullchain chart:', e)); },
+  },
+  methods: {
+    copy(x) { return JSON.parse(JSON.stringify(x)); },
+    async embed() {
+      const token = ++this.token;
+      const {embed} = await this.vegaLoaded;
+      const shown = this.datasets;
+      const spec = this.copy(this.spec);
+      spec.datasets = this.copy(shown);
+      const result = await embed(this.$refs.plotElement, spec);
+      if (token !== this.token) { result.view.finalize(); return; }
+      if (this.view) { this.view.finalize(); }
+      this.view = result.view;
+      this.drawn();
+      if (this.datasets !== shown) { this.update(); }
+    },
+    drawn() {
+      // a mark for tests and benchmarks: the time this chart last finished drawing
+      this.$refs.plotElement.dataset.drawn = performance.now().toFixed(1);
+    },
+    async update() {
+      const view = this.view;
+      if (!view) { return; }  // the embedding under way picks the new data up
+      const {vega} = await this.vegaLoaded;
+      for (const [name, rows] of Object.entries(this.datasets)) {
+        view.change(name, vega.changeset().remove(vega.truthy).insert(this.copy(rows)));
+      }
+      await view.runAsync();
+      this.drawn();
+    },
+    async loadVega() {
+      if (!window.requirejs) {
+        await new Promise((resolve, reject) => {
+          const script = document.createElement('script');
+          script.src = `${this.getCdn()}/requirejs@2.3.6/require.js`;
+          script.onload = resolve;
+          script.onerror = reject;
+          document.head.appendChild(script);
+        });
+      }
+      require.config({map: {'*': {
+        'vega': `${this.getCdn()}/vega@5/build/vega.min.js`,
+        'vega-lite': `${this.getCdn()}/vega-lite@5/build/vega-lite.min.js`,
+        'vega-embed': `${this.getCdn()}/vega-embed@6/build/vega-embed.min.js`,
+      }}});
+      return await new Promise((resolve, reject) => {
+        require(['vega', 'vega-lite', 'vega-embed'],
+                (vega, vl, embed) => resolve({vega, embed}), reject);
+      });
+    },
+    getCdn() {
+      if (window.solara) { return window.solara.cdn; }
+      let base = document.body.dataset.baseUrl || document.baseURI;
+      return (base.endsWith('/') ? base : base + '/') + '_solara/cdn';
+    },
+  },
+}
+</script>
+"""
+
+
+class LiveChart(ipyvuetify.VuetifyTemplate):
+    """A Vega-Lite chart that swaps its data in place when only the data change.
+
+    Solara's own ``VegaLite`` widget embeds the whole chart again on every change
+    (Vega-Lite compiles it anew, after a 100 ms debounce): about 60-100 ms per chart
+    in Chromium here. This one embeds once per ``spec`` and hands new rows of the
+    ``datasets`` to the running Vega view, which redraws in a few milliseconds.
+    The front-end files are the ones Solara loads (vega@5, vega-lite@5, vega-embed@6).
+    """
+
+    template = traitlets.Unicode(_CHART_VUE).tag(sync=True)
+    spec = traitlets.Dict().tag(sync=True)
+    datasets = traitlets.Dict().tag(sync=True)
+
+
+@solara.component
+def Chart(spec: dict, name: str):
+    """A Vega-Lite chart (hover shows the numbers); ``name`` tags it for tests.
+
+    The rows in ``spec["data"]["values"]`` go to the browser as a named dataset, so
+    that a step that leaves the rest of ``spec`` alone sends and redraws only rows.
+    """
+    rows = spec.get("data", {}).get("values", [])
+    static = {**spec, "data": {"name": "table"}}
+    with solara.Div(classes=[f"pullchain-chart-{name}"]):
+        LiveChart.element(spec=static, datasets={"table": rows})
+
+
+def _fmt(value: float) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.2f}"
+
+
+@solara.component
+def Headline(pair: Pair, tick: int):
+    """Running bullwhip per tier, fill rate and cost of both chains, as a small table.
+
+    ``tick`` changes whenever the chains step, so that the table is drawn again.
+    """
+    figures = {r: data.headline(m) for r, m in pair.models.items()}
+    keys = list(dict.fromkeys(k for f in figures.values() for k in f))
+    if not keys:
+        solara.Text("Step a few periods to see bullwhip ratios, fill rate and cost.")
+        return
+    cell = "padding:1px 10px"
+    head = "".join(f"<th style='{cell}'>{html.escape(r)}</th>" for r in figures)
+    body = "".join(
+        f"<tr><td>{html.escape(k)}</td>"
+        + "".join(
+            f"<td style='text-align:right;{cell}'>{_fmt(f.get(k))}</td>" for f in figures.values()
+        )
+        + "</tr>"
+        for k in keys
+    )
+    warm = next(iter(pair.models.values())).warm_up
+    note = f"after a warm-up of {warm} periods" if pair.period > warm + 2 else "from period 1"
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=(
+            "<table class='pullchain-headline' style='border-collapse:collapse;font-size:13px'>"
+            f"<tr><th style='text-align:left'>{html.escape(note)}</th>{head}</tr>{body}</table>"
+        ),
+    )
+
+
+@solara.component
+def ControlsPanel(session: Session):
+    """Scenario, regime knobs, lead time, forecast, demand, seed; applied on Reset."""
+    c = session.controls.value
+
+    def set_knob(**kw: Any) -> Callable[[Any], None]:
+        (name,) = kw
+
+        def update(value: Any) -> None:
+            if value is None:
+                return
+            session.controls.set(session.controls.value.changed(**{name: value}))
+
+        return update
+
+    solara.Select(
+        "Scenario",
+        values=choices(session.preset.value),
+        value=session.preset.value,
+        on_value=session.choose,
+    )
+    solara.Text("Information sharing (the transparent chain; opaque shares nothing)")
+    solara.Checkbox(
+        label="share point-of-sale data", value=c.share_sales, on_value=set_knob(share_sales=1)
+    )
+    solara.Checkbox(
+        label="share stock positions", value=c.share_stock, on_value=set_knob(share_stock=1)
+    )
+    solara.SliderInt(
+        f"Delay of shared data: {c.delay} periods",
+        value=c.delay,
+        min=0,
+        max=12,
+        on_value=set_knob(delay=1),
+    )
+    solara.SliderFloat(
+        f"Participation: {c.participation:.0%} of firms",
+        value=c.participation,
+        min=0.0,
+        max=1.0,
+        step=0.05,
+        on_value=set_knob(participation=1),
+    )
+    solara.Text("Chain")
+    solara.SliderInt(
+        f"Lead time: {c.lead_time} periods (every firm-to-firm edge)",
+        value=c.lead_time,
+        min=0,
+        max=12,
+        on_value=set_knob(lead_time=1),
+    )
+    solara.Select(
+        "Forecast",
+        values=[data.POLICY_SCENARIO, *data.FORECASTS_SHOWN],
+        value=c.forecast,
+        on_value=set_knob(forecast=1),
+    )
+    solara.SliderInt(
+        f"Moving-average window: {c.window} periods",
+        value=c.window,
+        min=1,
+        max=24,
+        on_value=set_knob(window=1),
+        disabled=c.forecast != "moving_average",
+    )
+    demands = list(dict.fromkeys([c.demand, *data.DEMANDS_SHOWN]))
+    solara.Select("Demand pattern", values=demands, value=c.demand, on_value=set_knob(demand=1))
+    solara.InputInt("Seed", value=c.seed, on_value=set_knob(seed=1))
+    solara.InputInt("Periods", value=c.steps, on_value=set_knob(steps=1))
+    with solara.Details("Mechanisms", expand=bool(MECHANISM_PANELS)):
+        if MECHANISM_PANELS:
+            for panel in MECHANISM_PANELS:
+                panel(controls=session.controls, scenario=session.pair.value.scenario)
+        else:
+            solara.Text("Demand fads, rationing and disruptions will appear here.")
+    if session.pending:
+        solara.Info("Changed: press Reset to rebuild both chains with these settings.", dense=True)
+
+
+@solara.component
+def Toolbar(session: Session, tick: int):
+    """Step / Play / Pause / Reset, the period, downloads (``tick``: see Headline)."""
+    pair = session.pair.value
+    playing = session.playing.value
+
+    def play() -> None:
+        session.playing.set(True)
+
+    def pause() -> None:
+        session.playing.set(False)
+
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.Button(
+            "Step", on_click=session.step, disabled=playing or not pair.running, color="primary"
+        )
+        if playing:
+            solara.Button("Pause", icon_name="mdi-pause", on_click=pause)
+        else:
+            solara.Button("Play", icon_name="mdi-play", on_click=play, disabled=not pair.running)
+        solara.Button(
+            "Reset",
+            icon_name="mdi-restore",
+            on_click=session.reset,
+            color="warning" if session.pending else None,
+        )
+        solara.Text(
+            f"Period {pair.period} of {pair.horizon}",
+            classes=["pullchain-period"],
+            style={"font-size": "18px", "font-weight": "bold", "margin": "0 12px"},
+        )
+        regimes = " vs ".join(pair.regimes)
+        solara.Text(
+            f"{pair.scenario.name}: {regimes}, seed {pair.scenario.seed}, "
+            "the same consumer demand in both"
+        )
+        name = f"pullchain-{pair.scenario.name}-period{pair.period}"
+        solara.FileDownload(
+            lambda: data.export_csv(pair),
+            filename=f"{name}.csv",
+            label="Data (CSV)",
+            mime_type="text/csv",
+        )
+        solara.FileDownload(
+            lambda: data.export_png(pair),
+            filename=f"{name}.png",
+            label="Charts (PNG)",
+            mime_type="image/png",
+        )
+
+
+@solara.component
+def ChainsPage():
+    """The two chains side by side: one Step / Play / Reset for both."""
+    session = use_session()
+    pair = session.pair.value
+    tick = session.tick.value
+
+    def play_loop() -> None:
+        while session.playing.value and session.pair.value.running:
+            session.step()
+            time.sleep(PLAY_INTERVAL)
+
+    solara.lab.use_task(play_loop, dependencies=[session.playing.value], prefer_threaded=True)
+
+    with session.lock:
+        specs = solara.use_memo(lambda: data.all_specs(pair), dependencies=[pair, tick])
+    solara.Title("pullchain: two chains")
+    with solara.Sidebar():
+        ControlsPanel(session)
+    Toolbar(session, tick)
+    if session.error.value:
+        solara.Error(session.error.value)
+    Headline(pair, tick)
+    Chart(specs["network"], "network")
+    Chart(specs["orders"], "orders")
+    Chart(specs["stock"], "stock")
+    Chart(specs["backlog"], "backlog")
+    with solara.Row(style={"flex-wrap": "wrap"}):
+        Chart(specs["cost"], "cost")
+        Chart(specs["fill"], "fill")
+
+
+# -- sweep explorer -------------------------------------------------------------------------
+@solara.component
+def SweepsPage():
+    """Pick a sweep results folder, filter its runs by parameter, see its figures."""
+    root = results_root()
+    names = data.list_sweeps(root)
+    chosen = solara.use_reactive(names[0] if names else None)
+    filters = solara.use_reactive({})
+    metric = solara.use_reactive(None)
+    x_axis = solara.use_reactive(None)
+    color = solara.use_reactive(None)
+    solara.Title("pullchain: sweep explorer")
+
+    def load() -> tuple[Any, str | None]:
+        if chosen.value is None:
+            return None, None
+        try:
+            return data.load_results(root, chosen.value), None
+        except ConfigError as err:
+            return None, str(err)
+        except Exception as err:
+            return None, f"could not read {chosen.value}: {type(err).__name__}: {err}"
+
+    frame, problem = solara.use_memo(load, dependencies=[chosen.value])
+    solara.Text(f"Results folder: {root}")
+    if not names:
+        solara.Info(
+            f"No sweep results in {root}. Run a sweep into a folder there, or start the app "
+            "with --results DIR."
+        )
+        return
+    solara.Select(
+        "Sweep",
+        values=names,
+        value=chosen.value,
+        on_value=lambda v: (chosen.set(v), filters.set({})),
+    )
+    if problem:
+        solara.Error(problem)
+        return
+    figures = data.report_figures(root, chosen.value)
+    if frame is not None and len(frame):
+        params, found = data.split_columns(frame)
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            for p in params:
+                values = sorted(map(str, frame[p].dropna().unique()))
+                solara.SelectMultiple(
+                    p,
+                    values=filters.value.get(p, []),
+                    all_values=values,
+                    on_value=lambda v, p=p: filters.set({**filters.value, p: v}),
+                )
+        view = data.filter_frame(frame, filters.value)
+        solara.Text(f"{len(view)} of {len(frame)} runs match the filters")
+        if found and params:
+            first = "total_cost" if "total_cost" in found else found[0]
+            m = metric.value if metric.value in found else first
+            varied = [p for p in params if p != "regime"] or params
+            x = x_axis.value if x_axis.value in params else varied[0]
+            others = [p for p in params if p != x]
+            default = "regime" if "regime" in others else (others[0] if others else None)
+            col = color.value if color.value in others else default
+            with solara.Row(style={"flex-wrap": "wrap"}):
+                solara.Select("Metric", values=found, value=m, on_value=metric.set)
+                solara.Select("Against", values=params, value=x, on_value=x_axis.set)
+                if others:
+                    solara.Select("Colour by", values=others, value=col, on_value=color.set)
+            if len(view):
+                Chart(data.sweep_spec(view, m, x, col), "sweep")
+        solara.FileDownload(
+            lambda: view.to_csv(index=False),
+            filename=f"{chosen.value}.csv",
+            label="Filtered runs (CSV)",
+            mime_type="text/csv",
+        )
+    elif not figures:
+        solara.Warning(f"{chosen.value} holds no results table and no figures yet.")
+    if figures:
+        solara.Text("Report figures (as the sweep's report drew them; filters do not apply)")
+        for path in figures:
+            with solara.Card(str(path.relative_to(root))):
+                fmt = {".svg": "svg+xml", ".jpg": "jpeg"}.get(path.suffix.lower())
+                # an <img>, never inline markup: a figure file cannot run script in the page
+                solara.Image(
+                    path.read_bytes(), format=fmt or path.suffix.lower()[1:], width="720px"
+                )
+
+
+routes = [
+    solara.Route(path="/", component=ChainsPage, label="Two chains", layout=Layout),
+    solara.Route(path="sweeps", component=SweepsPage, label="Sweep explorer"),
+]
+
+
+@solara.component
+def App(page: str = "chains", session: Session | None = None):
+    """One page in the app's frame, for ``solara.render`` in tests and notebooks.
+
+    (Not named ``Page``: Solara would take it for the app and ignore ``routes``.)
+    """
+    Layout(children=[ChainsPage() if page == "chains" else SweepsPage()], session=session)

@@ -1,0 +1,155 @@
+"""``pullchain app``: start Solara's server on the app module, in a child process.
+
+The server runs ``solara run pullchain.runs.app --production --no-open`` with
+telemetry off and Solara's front-end cache pointed at ``cdn_cache_dir()``. That
+cache is filled from the CDN on first use where a CDN is reachable; on a machine
+without one, fill it beforehand with ``python .ci/solara_assets.py`` (``./dev.sh``
+does it), see docs/app.md.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from pullchain.network.errors import ConfigError
+
+from .scenarios import Scenario
+
+APP_MODULE = "pullchain.runs.app"
+CACHE_ENV = "SOLARA_ASSETS_PROXY_CACHE_DIR"
+
+
+def cdn_cache_dir() -> Path:
+    """Where Solara keeps its front-end files: $SOLARA_ASSETS_PROXY_CACHE_DIR, else
+    ``<environment>/share/solara-cdn`` (inside .venv for a development set-up)."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env) if env else Path(sys.prefix) / "share" / "solara-cdn"
+
+
+def command(host: str, port: int) -> list[str]:
+    """The server command line."""
+    return [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        APP_MODULE,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-open",
+        "--log-level",
+        "warning",
+    ]
+
+
+def environment(scenario: str, results: Path) -> dict[str, str]:
+    """The server's environment: the scenario and results folder for the app, Solara's
+    settings (no telemetry, the CDN cache)."""
+    from .app import ENV_RESULTS, ENV_SCENARIO
+
+    env = dict(os.environ)
+    env[ENV_SCENARIO] = scenario
+    env[ENV_RESULTS] = str(results)
+    env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    env[CACHE_ENV] = str(cdn_cache_dir())
+    # Solara warns on each page load that a plain-http cookie cannot be samesite=none:
+    # expected on a loopback address, so not worth a screenful each time.
+    quiet = "ignore:Cookies with samesite=none:UserWarning"
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), quiet]))
+    return env
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            s.bind((host, port))
+        except OSError as err:
+            raise ConfigError("--port", port, f"a free port on {host} ({err.strerror})") from None
+
+
+def wait_until_up(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    """Poll ``url`` until it answers; RuntimeError if the server died or took too long."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the app server exited with status {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the app did not answer at {url} within {timeout:.0f} s")
+
+
+def start(
+    scenario: str = "default",
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    results: Path | None = None,
+) -> subprocess.Popen:
+    """Check the input, then start the server in a child process (returns at once)."""
+    try:
+        import solara  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "pullchain app", "(solara missing)", 'the app extra: pip install "pullchain[app]"'
+        ) from None
+    Scenario.load(scenario)  # a bad scenario fails here, in one line, not in the page
+    _check_port(host, port)
+    results = (results or Path("sweeps")).resolve()
+    scenario_arg = scenario if not Path(scenario).exists() else str(Path(scenario).resolve())
+    return subprocess.Popen(command(host, port), env=environment(scenario_arg, results))
+
+
+def serve(
+    scenario: str = "default",
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    results: Path | None = None,
+) -> int:
+    """Start the app, print its address once it answers, and wait until it stops."""
+    proc = start(scenario, host, port, results)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM: stop the server too, as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, stop)
+    shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    url = f"http://{shown}:{port}/"
+    try:
+        wait_until_up(f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/", proc=proc)
+        print(f"pullchain app: open {url} (Ctrl-C to stop)", flush=True)
+        return proc.wait()
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as err:
+        print(f"pullchain app: {err}", file=sys.stderr)
+        return 1
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
