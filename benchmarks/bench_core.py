@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import mesa
+
 from pullchain.network import beer_game, layered_network
 from pullchain.runs import SupplyChainModel
 from pullchain.runs.recorder import CONSUMER_VARIABLES, FIRM_VARIABLES

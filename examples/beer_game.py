@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+
 from pullchain.network.builders import beer_game
 from pullchain.runs.model import SupplyChainModel
 

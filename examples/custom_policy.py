@@ -29,6 +29,7 @@ import math
 from typing import Any, ClassVar
 
 import numpy as np
+
 from pullchain.agents.demand import DEMANDS, DemandProcess
 from pullchain.agents.firms import Retailer
 from pullchain.agents.forecasts import FORECASTS, Forecast

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from pullchain.agents.demand import DEMANDS
 from pullchain.agents.firms import Retailer
 from pullchain.agents.forecasts import FORECASTS, ExponentialSmoothing

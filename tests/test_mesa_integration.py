@@ -10,6 +10,7 @@ import mesa
 import numpy as np
 import pandas as pd
 import pytest
+
 from pullchain.network.builders import serial_chain
 from pullchain.runs.model import SupplyChainModel
 from pullchain.runs.recorder import CONSUMER_VARIABLES, FIRM_VARIABLES
