@@ -333,7 +333,8 @@ def report(cases: list[Case], costs: list[RecordingCost], settings: Settings, qu
             f"{_verdict(r.allocated_per_value <= BYTES_TARGET)}"
         )
     lines.append(
-        "(values = periods x (firms x 11 + consumers x 3); 'x f64' = B/value / 8; "
+        f"(values = periods x (firms x {len(FIRM_VARIABLES)} + consumers x "
+        f"{len(CONSUMER_VARIABLES)}); 'x f64' = B/value / 8; "
         "alloc = firms.data.nbytes + consumers.data.nbytes)"
     )
     print("\n".join(lines))
