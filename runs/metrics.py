@@ -168,8 +168,9 @@ def shock_response(model, start: int, settle: int = 5, window: int = 30) -> dict
     """How the chain takes a disruption that begins in period ``start``.
 
     - recovery_time: periods from the start until the consumers' unserved demand per
-      period (asked - served at once) is back within 2 sd of its pre-shock mean and
-      stays there ``settle`` periods (NaN if it never is).
+      period (asked - served at once), having risen above 2 sd over its pre-shock mean,
+      is back within that limit and stays there ``settle`` periods (0 if the shock never
+      reaches the consumers within ``window`` periods; NaN if they never recover).
     - unserved_after_shock: units asked for and not served at once, start to recovery.
     - bullwhip_after_shock: the top tier's bullwhip from the start on.
     - felt_tier{k}: periods from the start until tier k's net stock (on hand -
@@ -185,8 +186,11 @@ def shock_response(model, start: int, settle: int = 5, window: int = 30) -> dict
     gap = (rec.firms.series("demand")[:, retail] - rec.firms.series("filled")[:, retail]).sum(1)
     before = gap[model.warm_up : start] if start > model.warm_up + 1 else gap[:start]
     limit = (before.mean() + 2 * before.std() if len(before) else 0.0) + 1e-9
-    recovery = float("nan")
-    for t in range(start, rec.rows - settle + 1):
+    # A shock can take periods to reach the shelves: recovery is looked for only once
+    # the unserved demand has risen above its limit (0 if it never does in ``window``).
+    hit = np.flatnonzero(gap[start : start + window] > limit)
+    recovery = 0.0 if not len(hit) else float("nan")
+    for t in range(start + int(hit[0]) if len(hit) else rec.rows, rec.rows - settle + 1):
         if (gap[t : t + settle] <= limit).all():
             recovery = float(t - start)
             break
