@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from pullchain.agents import ALLOCATIONS, DEMANDS, FORECASTS, POLICIES
 from pullchain.network import REGIMES, InformationRegime
 from pullchain.network.schema import EDGE_DEFAULTS, NODE_DEFAULTS
