@@ -41,7 +41,9 @@ MECHANISM_PANELS: list[Callable[..., Any]] = []
 Each is a Solara component called as ``panel(controls=<solara.Reactive[Controls]>,
 scenario=<Scenario>)``; it adds its scenario overrides to the pending knobs with
 ``controls.set(controls.value.changed(extra=(*other, ("path", value))))`` and they
-apply on Reset, like every knob. Demand fads, rationing and disruptions go here.
+apply on Reset, like every knob. ``scenario`` is the chosen scenario as its file
+says. The app's own panels (fads, rationing and gaming, batching, promotions,
+disruptions, make-to-order) are appended below, after their definitions.
 """
 
 
@@ -309,10 +311,258 @@ def Headline(pair: Pair, tick: int):
     )
 
 
+# -- mechanism panels -----------------------------------------------------------------------
+def use_mechanism(
+    name: str, controls: solara.Reactive[Controls], scenario: Scenario
+) -> tuple[bool, dict[str, Any], Callable[[Any], None], Callable[[str], Callable[[Any], None]]]:
+    """A mechanism panel's state: (on, knobs, set_on, knob setter).
+
+    On or off is read from ``controls.extra`` (so picking another scenario, which
+    resets the knobs, turns every mechanism off); the knobs the user moved are kept in
+    the panel, and written to ``controls.extra`` only while the mechanism is on.
+    """
+    chosen = solara.use_reactive({})
+    knobs = data.mechanism_knobs(name, scenario, chosen.value)
+    on = data.mechanism_on(controls.value, name)
+
+    def write(values: dict[str, Any]) -> None:
+        over = data.mechanism_overrides(name, scenario, values)
+        controls.set(data.with_mechanism(controls.value, name, over))
+
+    def set_on(value: Any) -> None:
+        if value is None:
+            return
+        if value:
+            write(knobs)
+        else:
+            controls.set(data.with_mechanism(controls.value, name, None))
+
+    def knob(key: str) -> Callable[[Any], None]:
+        def update(value: Any) -> None:
+            if value is None:
+                return
+            mine = {**chosen.value, key: value}
+            chosen.set(mine)
+            if data.mechanism_on(controls.value, name):
+                write(data.mechanism_knobs(name, scenario, mine))
+
+        return update
+
+    return on, knobs, set_on, knob
+
+
+_PANEL_STYLE = {"border-left": "3px solid #bbb", "padding-left": "8px", "margin": "4px 0"}
+
+
+@solara.component
+def FadPanel(controls: solara.Reactive[Controls], scenario: Scenario):
+    """Fad demand (boom and fade) on the current network, with an end of season."""
+    on, k, set_on, knob = use_mechanism("fad", controls, scenario)
+    facts = data.scenario_facts(scenario)
+    with solara.Column(gap="0px", style=_PANEL_STYLE, classes=["pullchain-mechanism-fad"]):
+        solara.Switch(label="Fad / obsolescence", value=on, on_value=set_on)
+        if not on:
+            return
+        solara.SliderFloat(
+            f"Fad peak: {k['peak']:g}x mean demand",
+            value=k["peak"],
+            min=1.0,
+            max=8.0,
+            step=0.5,
+            on_value=knob("peak"),
+        )
+        solara.SliderInt(
+            f"Fad start: period {k['start']}",
+            value=k["start"],
+            min=0,
+            max=max(facts.steps - 1, 1),
+            on_value=knob("start"),
+        )
+        solara.SliderFloat(
+            f"Fad fade: {k['fade']:g} periods",
+            value=k["fade"],
+            min=1.0,
+            max=40.0,
+            step=1.0,
+            on_value=knob("fade"),
+        )
+        season = k["season"]
+        solara.SliderInt(
+            f"Season ends {season} after peak" if season > 0 else "Season ends: never (0)",
+            value=season,
+            min=0,
+            max=60,
+            on_value=knob("season"),
+        )
+        solara.InputFloat(
+            "Salvage value per unit written off", value=k["salvage"], on_value=knob("salvage")
+        )
+
+
+@solara.component
+def RationingPanel(controls: solara.Reactive[Controls], scenario: Scenario):
+    """Brands' capacity, their allocation rule, and retailers' shortage gaming."""
+    on, k, set_on, knob = use_mechanism("rationing", controls, scenario)
+    with solara.Column(gap="0px", style=_PANEL_STYLE, classes=["pullchain-mechanism-rationing"]):
+        solara.Switch(label="Rationing & gaming", value=on, on_value=set_on)
+        if not on:
+            return
+        solara.SliderFloat(
+            f"Gaming: orders up to {k['gaming']:g}x (1 = off)",
+            value=k["gaming"],
+            min=1.0,
+            max=4.0,
+            step=0.25,
+            on_value=knob("gaming"),
+        )
+        solara.InputText(
+            "Brands' capacity, units per period (empty = unlimited)",
+            value=k["capacity"],
+            on_value=knob("capacity"),
+            continuous_update=False,
+        )
+        solara.Select(
+            "Allocation when short",
+            values=list(data.ALLOCATIONS_SHOWN),
+            value=k["allocation"],
+            on_value=knob("allocation"),
+        )
+        if not data.scenario_facts(scenario).n_brands:
+            solara.Text("(this network has no brands: the capacity does nothing)")
+
+
+@solara.component
+def BatchingPanel(controls: solara.Reactive[Controls], scenario: Scenario):
+    """Retailers' order cycle, full batches and fixed order cost."""
+    on, k, set_on, knob = use_mechanism("batching", controls, scenario)
+    with solara.Column(gap="0px", style=_PANEL_STYLE, classes=["pullchain-mechanism-batching"]):
+        solara.Switch(label="Batching", value=on, on_value=set_on)
+        if not on:
+            return
+        solara.SliderInt(
+            f"Review period: {k['review_period']} periods",
+            value=k["review_period"],
+            min=1,
+            max=12,
+            on_value=knob("review_period"),
+        )
+        solara.InputFloat(
+            "Batch size, units (0 = none)", value=k["batch_size"], on_value=knob("batch_size")
+        )
+        solara.InputFloat(
+            "Order cost, money per order", value=k["order_cost"], on_value=knob("order_cost")
+        )
+
+
+@solara.component
+def PromotionPanel(controls: solara.Reactive[Controls], scenario: Scenario):
+    """Brands' price promotions and retailers' forward buying."""
+    on, k, set_on, knob = use_mechanism("promotion", controls, scenario)
+    with solara.Column(gap="0px", style=_PANEL_STYLE, classes=["pullchain-mechanism-promotion"]):
+        solara.Switch(label="Promotions", value=on, on_value=set_on)
+        if not on:
+            return
+        solara.SliderInt(
+            f"Promotion every {k['every']} periods",
+            value=k["every"],
+            min=2,
+            max=52,
+            on_value=knob("every"),
+        )
+        solara.SliderInt(
+            f"Promotion length: {k['length']} periods",
+            value=k["length"],
+            min=1,
+            max=10,
+            on_value=knob("length"),
+        )
+        solara.SliderFloat(
+            f"Promotion discount: {k['discount']:.0%}",
+            value=k["discount"],
+            min=0.0,
+            max=0.5,
+            step=0.05,
+            on_value=knob("discount"),
+        )
+        solara.InputFloat(
+            "Forward buy, periods of demand", value=k["forward_buy"], on_value=knob("forward_buy")
+        )
+        if not data.scenario_facts(scenario).n_brands:
+            solara.Text("(this network has no brands: nobody runs a promotion)")
+
+
+@solara.component
+def DisruptionPanel(controls: solara.Reactive[Controls], scenario: Scenario):
+    """An outage of one supplier or brand, and optionally random brand outages."""
+    on, k, set_on, knob = use_mechanism("disruption", controls, scenario)
+    facts = data.scenario_facts(scenario)
+    with solara.Column(gap="0px", style=_PANEL_STYLE, classes=["pullchain-mechanism-disruption"]):
+        solara.Switch(label="Disruption", value=on, on_value=set_on)
+        if not on:
+            return
+        solara.Select(
+            "Outage of", values=list(facts.outage_firms), value=k["node"], on_value=knob("node")
+        )
+        solara.InputInt("Outage start, period", value=k["start"], on_value=knob("start"))
+        solara.InputInt("Outage duration, periods", value=k["duration"], on_value=knob("duration"))
+        if facts.n_brands:
+            solara.SliderFloat(
+                f"Random brand outages: {k['rate']:.1%}/period",
+                value=k["rate"],
+                min=0.0,
+                max=0.05,
+                step=0.001,
+                on_value=knob("rate"),
+            )
+        solara.Text("(replaces the scenario's own disruptions)")
+
+
+@solara.component
+def MakeToOrderPanel(controls: solara.Reactive[Controls], scenario: Scenario):
+    """Retailers and brands make (buy) to order; consumers pre-order and wait."""
+    on, k, set_on, knob = use_mechanism("make_to_order", controls, scenario)
+    with solara.Column(
+        gap="0px", style=_PANEL_STYLE, classes=["pullchain-mechanism-make-to-order"]
+    ):
+        solara.Switch(label="Make-to-order", value=on, on_value=set_on)
+        if not on:
+            return
+        solara.SliderFloat(
+            f"Pre-order share: {k['preorder_share']:.0%}",
+            value=k["preorder_share"],
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            on_value=knob("preorder_share"),
+        )
+        solara.InputInt(
+            "Patience: periods a pre-order waits (-1 = forever)",
+            value=k["patience"],
+            on_value=knob("patience"),
+        )
+
+
+MECHANISM_PANELS.extend(
+    [FadPanel, RationingPanel, BatchingPanel, PromotionPanel, DisruptionPanel, MakeToOrderPanel]
+)
+
+
+def _chosen_scenario(session: Session) -> Scenario:
+    """The chosen scenario as its file says (what the panels' overrides apply to)."""
+    try:
+        return Scenario.load(session.preset.value)
+    except ConfigError:
+        return session.pair.value.scenario
+
+
 @solara.component
 def ControlsPanel(session: Session):
-    """Scenario, regime knobs, lead time, forecast, demand, seed; applied on Reset."""
+    """Scenario, regime knobs, lead time, forecast, demand, seed, mechanisms; applied on
+    Reset."""
     c = session.controls.value
+    scenario = solara.use_memo(
+        lambda: _chosen_scenario(session), dependencies=[session.preset.value]
+    )
 
     def set_knob(**kw: Any) -> Callable[[Any], None]:
         (name,) = kw
@@ -381,7 +631,7 @@ def ControlsPanel(session: Session):
     with solara.Details("Mechanisms", expand=bool(MECHANISM_PANELS)):
         if MECHANISM_PANELS:
             for panel in MECHANISM_PANELS:
-                panel(controls=session.controls, scenario=session.pair.value.scenario)
+                panel(controls=session.controls, scenario=scenario)
         else:
             solara.Text("Demand fads, rationing and disruptions will appear here.")
     if session.pending:

@@ -4,6 +4,8 @@
   seed (so the same consumer demand), stepped in lockstep.
 - ``Controls``: the knobs of the page, read from a scenario and turned back into
   ``Scenario.with_overrides`` assignments (only the knobs that were changed).
+- Mechanisms (``MECHANISM_PATHS``, ``mechanism_overrides``, ``with_mechanism``): the
+  overrides of the page's mechanism panels, kept in ``Controls.extra``.
 - ``NetworkView``: where each firm is drawn, and how a large network is thinned out.
 - ``*_spec`` functions: Vega-Lite specifications (plain dicts) of the charts.
 - ``export_csv`` / ``export_png``: the current run's data and charts, for download.
@@ -31,7 +33,7 @@ from pullchain.agents.demand import DEMANDS
 from pullchain.network.errors import ConfigError
 
 from . import metrics
-from .scenarios import Scenario, preset_names
+from .scenarios import Scenario, parse_value, preset_names
 
 if TYPE_CHECKING:
     from .model import SupplyChainModel
@@ -234,6 +236,207 @@ def presets() -> list[str]:
     return preset_names()
 
 
+# -- mechanisms -----------------------------------------------------------------------------
+# Each mechanism panel of the page writes its ``path = value`` overrides into
+# ``Controls.extra``; the paths below are the ones each may set (no two share a path),
+# so a panel replaces or removes its own overrides and leaves the others alone.
+# Turned off, a panel sets nothing: the scenario is what its file says.
+MECHANISM_PATHS: dict[str, tuple[str, ...]] = {
+    "fad": (
+        "consumers.demand",
+        "consumers.demand_params",
+        "firms.season_end",
+        "firms.salvage_value",
+    ),
+    "rationing": ("kinds.retailer.gaming", "kinds.brand.capacity", "firms.allocation"),
+    "batching": (
+        "kinds.retailer.review_period",
+        "kinds.retailer.batch_size",
+        "kinds.retailer.order_cost",
+    ),
+    "promotion": (
+        "kinds.brand.promotion_every",
+        "kinds.brand.promotion_length",
+        "kinds.brand.promotion_discount",
+        "kinds.retailer.forward_buy",
+    ),
+    "disruption": ("disruptions",),
+    "make_to_order": (
+        "kinds.retailer.policy",
+        "kinds.retailer.policy_params",
+        "kinds.brand.policy",
+        "kinds.brand.policy_params",
+        "consumers.preorder_share",
+        "consumers.patience",
+    ),
+}
+ALLOCATIONS_SHOWN = ("proportional", "need", "fcfs", "equal")
+FAD_RISE = 5
+"""Periods of the fad's rise (the panel's sliders set peak, start and fade)."""
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the mechanism panels need to know of a scenario's network."""
+
+    mean_demand: float
+    n_consumers: int
+    n_brands: int
+    outage_firms: tuple[str, ...]
+    """Labels of the suppliers and brands, the firms an outage may strike."""
+    steps: int
+    warm_up: int
+
+
+def scenario_facts(scenario: Scenario) -> Facts:
+    """``Facts`` of ``scenario`` (built once per scenario object)."""
+    facts = getattr(scenario, "_app_facts", None)
+    if facts is None:
+        G = scenario.network()
+        kinds = dict(G.nodes(data="kind"))
+        labels = [
+            str(G.nodes[n].get("label", n))
+            for k in ("supplier", "brand")
+            for n, kind in kinds.items()
+            if kind == k
+        ]
+        facts = Facts(
+            mean_demand=_mean_demand(scenario),
+            n_consumers=sum(k == "consumer" for k in kinds.values()),
+            n_brands=sum(k == "brand" for k in kinds.values()),
+            outage_firms=tuple(dict.fromkeys(labels)),
+            steps=scenario.steps,
+            warm_up=scenario.warm_up,
+        )
+        scenario._app_facts = facts
+    return facts
+
+
+def mechanism_defaults(name: str, scenario: Scenario) -> dict[str, Any]:
+    """The knobs a panel shows before the user touches them, at the scenario's scale."""
+    f = scenario_facts(scenario)
+    if name == "fad":
+        start = min(20, f.steps // 4)
+        return {"peak": 3.0, "start": start, "fade": 10.0, "season": 0, "salvage": 0.0}
+    if name == "rationing":
+        flow = f.mean_demand * f.n_consumers / max(f.n_brands, 1)
+        capacity = f"{round(1.1 * flow):g}" if f.n_brands and flow > 0 else ""
+        return {"gaming": 3.0, "capacity": capacity, "allocation": "proportional"}
+    if name == "batching":
+        return {"review_period": 4, "batch_size": 100.0, "order_cost": 50.0}
+    if name == "promotion":
+        return {"every": 12, "length": 2, "discount": 0.15, "forward_buy": 3.0}
+    if name == "disruption":
+        node = f.outage_firms[0] if f.outage_firms else ""
+        start = max(f.warm_up + 10, f.steps // 2) if f.steps > f.warm_up + 10 else f.steps // 2
+        return {"node": node, "start": start, "duration": 10, "rate": 0.0}
+    if name == "make_to_order":
+        return {"preorder_share": 1.0, "patience": 6}
+    raise KeyError(name)
+
+
+def mechanism_knobs(name: str, scenario: Scenario, chosen: Mapping[str, Any]) -> dict[str, Any]:
+    """The panel's knobs: the defaults, with what the user chose on top (a firm that is
+    not in this scenario's network falls back to the default)."""
+    knobs = {**mechanism_defaults(name, scenario), **chosen}
+    if name == "disruption" and knobs["node"] not in scenario_facts(scenario).outage_firms:
+        knobs["node"] = mechanism_defaults(name, scenario)["node"]
+    return knobs
+
+
+def _number_text(text: Any) -> Any:
+    """A number typed into a text field: '' is unlimited (inf); text that is no number
+    is passed on as it is, for the scenario's check to name."""
+    text = str(text).strip()
+    if text == "":
+        return math.inf
+    value = parse_value(text)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else text
+
+
+def mechanism_overrides(name: str, scenario: Scenario, knobs: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``with_overrides`` assignments of mechanism ``name`` with these knobs."""
+    f = scenario_facts(scenario)
+    k = dict(knobs)
+    if name == "fad":
+        base = round(f.mean_demand if f.mean_demand > 0 else 10.0, 6)
+        start, season = int(k["start"]), int(k["season"])
+        end = start + FAD_RISE + season if season > 0 else -1
+        return {
+            "consumers.demand": "fad",
+            "consumers.demand_params": {
+                "base": base,
+                "peak": round(float(k["peak"]) * base, 6),
+                "start": start,
+                "rise": FAD_RISE,
+                "fade": float(k["fade"]),
+                "end": end,
+            },
+            "firms.season_end": end,
+            "firms.salvage_value": k["salvage"],
+        }
+    if name == "rationing":
+        return {
+            "kinds.retailer.gaming": float(k["gaming"]),
+            "kinds.brand.capacity": _number_text(k["capacity"]),
+            "firms.allocation": k["allocation"],
+        }
+    if name == "batching":
+        return {
+            "kinds.retailer.review_period": k["review_period"],
+            "kinds.retailer.batch_size": k["batch_size"],
+            "kinds.retailer.order_cost": k["order_cost"],
+        }
+    if name == "promotion":
+        return {
+            "kinds.brand.promotion_every": k["every"],
+            "kinds.brand.promotion_length": k["length"],
+            "kinds.brand.promotion_discount": float(k["discount"]),
+            "kinds.retailer.forward_buy": k["forward_buy"],
+        }
+    if name == "disruption":
+        events: list[dict[str, Any]] = [
+            {"kind": "outage", "node": k["node"], "start": k["start"], "duration": k["duration"]}
+        ]
+        if float(k["rate"]) > 0:
+            events.append(
+                {
+                    "kind": "outage",
+                    "targets": "brand",
+                    "rate": float(k["rate"]),
+                    "duration": k["duration"],
+                    "start": k["start"],
+                }
+            )
+        return {"disruptions": events}
+    if name == "make_to_order":
+        return {
+            "kinds.retailer.policy": "make_to_order",
+            "kinds.retailer.policy_params": {},
+            "kinds.brand.policy": "make_to_order",
+            "kinds.brand.policy_params": {},
+            "consumers.preorder_share": float(k["preorder_share"]),
+            "consumers.patience": k["patience"],
+        }
+    raise KeyError(name)
+
+
+def mechanism_on(controls: Controls, name: str) -> bool:
+    """Whether mechanism ``name`` has overrides among the knobs."""
+    paths = MECHANISM_PATHS[name]
+    return any(path in paths for path, _ in controls.extra)
+
+
+def with_mechanism(controls: Controls, name: str, overrides: Mapping[str, Any] | None) -> Controls:
+    """``controls`` with mechanism ``name``'s overrides replaced (``None``: removed)."""
+    paths = MECHANISM_PATHS[name]
+    unknown = set(overrides or {}) - set(paths)
+    if unknown:
+        raise ValueError(f"{name} may not set {sorted(unknown)}")
+    kept = tuple((p, v) for p, v in controls.extra if p not in paths)
+    return controls.changed(extra=kept + tuple((overrides or {}).items()))
+
+
 # -- per-period series ----------------------------------------------------------------------
 def tier_labels(model: SupplyChainModel) -> dict[int, str]:
     """Tier number -> 'retailers', 'brands', ... (kinds joined when a tier mixes them;
@@ -298,6 +501,20 @@ def headline(model: SupplyChainModel) -> dict[str, float]:
     }
     out["fill rate"] = metrics.fill_rate(rec, warm)
     out["cost so far"] = float(rec.firms.series("period_cost").sum())
+    out.update(shock_figures(model, names))
+    return out
+
+
+def shock_figures(model: SupplyChainModel, names: dict[int, str]) -> dict[str, float]:
+    """Once a scheduled disruption has struck: the summary's ``recovery_time`` and
+    ``felt_tier{k}`` (periods from the shock; n/a until it happens)."""
+    start = model.disruptions.first_start() if model.disruptions else None
+    if start is None or model.recorder.rows <= start:
+        return {}
+    shock = metrics.shock_response(model, start)
+    out = {"recovery_time (periods)": shock["recovery_time"]}
+    for tier, name in names.items():
+        out[f"felt_tier{tier}: {name} (periods)"] = shock.get(f"felt_tier{tier}", math.nan)
     return out
 
 

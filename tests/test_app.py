@@ -358,3 +358,260 @@ def test_server_command_is_offline_and_quiet():
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert env["SOLARA_ASSETS_PROXY_CACHE_DIR"] == str(app_server.cdn_cache_dir())
     assert env[app.ENV_SCENARIO] == "beer-game" and env[app.ENV_RESULTS] == "/tmp/r"
+
+
+# -- mechanism panels -----------------------------------------------------------------------
+def switch(rc, label: str):
+    return widget(rc, v.Switch, label)
+
+
+def nodes_of(model, kind: str) -> list[dict]:
+    return [d for _, d in model.network.nodes(data=True) if d["kind"] == kind]
+
+
+def reset_and_check(rc, session) -> None:
+    click(rc, "Reset")
+    assert not session.error.value, session.error.value
+    assert not session.pending
+
+
+def error_text(rc) -> str:
+    messages = [w for w in rc.find(v.Alert).widgets if w.type == "error"]
+    assert len(messages) == 1
+    text = str(messages[0].children)
+    assert "Traceback" not in text
+    return text
+
+
+def _fad_on(rc):
+    widget(rc, v.Slider, "Fad peak").v_model = 4.0
+    widget(rc, v.Slider, "Season ends").v_model = 15
+
+
+def _fad_check(model):
+    (demand,) = {d["demand"] for d in nodes_of(model, "consumer")}
+    assert demand == "fad"
+    params = nodes_of(model, "consumer")[0]["demand_params"]
+    assert params == {"base": 10.0, "peak": 40.0, "start": 20, "rise": 5, "fade": 10.0, "end": 40}
+    assert type(model.consumers[0].demand_process).__name__ == "FadDemand"
+    assert {d["season_end"] for d in nodes_of(model, "retailer")} == {40}
+
+
+def _fad_default(model):
+    assert {d["demand"] for d in nodes_of(model, "consumer")} == {"normal"}
+    assert {f.season_end for f in model.firms} == {-1}
+
+
+def _rationing_on(rc):
+    widget(rc, v.Slider, "Gaming").v_model = 2.5
+    type_into(widget(rc, v.TextField, "Brands' capacity"), "150")
+    widget(rc, v.Select, "Allocation when short").v_model = "need"
+
+
+def _rationing_check(model):
+    assert {d["gaming"] for d in nodes_of(model, "retailer")} == {2.5}
+    assert {d["capacity"] for d in nodes_of(model, "brand")} == {150.0}
+    assert {d["allocation"] for d in nodes_of(model, "brand")} == {"need"}
+    assert {f.capacity for f in model.firms if f.kind == "brand"} == {150.0}
+
+
+def _rationing_default(model):
+    assert {d["gaming"] for d in nodes_of(model, "retailer")} == {1.0}
+    assert {d["capacity"] for d in nodes_of(model, "brand")} == {float("inf")}
+    assert {d["allocation"] for d in nodes_of(model, "brand")} == {"proportional"}
+
+
+def _batching_on(rc):
+    widget(rc, v.Slider, "Review period").v_model = 6
+
+
+def _batching_check(model):
+    retailers = nodes_of(model, "retailer")
+    assert {(d["review_period"], d["batch_size"], d["order_cost"]) for d in retailers} == {
+        (6, 100.0, 50.0)
+    }
+    assert {f.order_cost for f in model.firms if f.kind == "retailer"} == {50.0}
+
+
+def _batching_default(model):
+    retailers = nodes_of(model, "retailer")
+    assert {(d["review_period"], d["batch_size"], d["order_cost"]) for d in retailers} == {
+        (1, 0.0, 0.0)
+    }
+
+
+def _promotion_on(rc):
+    widget(rc, v.Slider, "Promotion every").v_model = 10
+
+
+def _promotion_check(model):
+    brands = nodes_of(model, "brand")
+    assert {
+        (d["promotion_every"], d["promotion_length"], d["promotion_discount"]) for d in brands
+    } == {(10, 2, 0.15)}
+    assert {d["forward_buy"] for d in nodes_of(model, "retailer")} == {3.0}
+    kinds = dict(model.network.nodes(data="kind"))
+    assert {ln.promotion for (a, _), ln in model.lanes.items() if kinds[a] == "brand"} == {
+        (10, 2, 0.15)
+    }
+
+
+def _promotion_default(model):
+    assert {d["promotion_discount"] for d in nodes_of(model, "brand")} == {0.0}
+    assert {d["forward_buy"] for d in nodes_of(model, "retailer")} == {0.0}
+
+
+def _disruption_on(rc):
+    widget(rc, v.Select, "Outage of").v_model = "brand 2"
+    type_into(widget(rc, v.TextField, "Outage start"), "30")
+    type_into(widget(rc, v.TextField, "Outage duration"), "5")
+
+
+def _disruption_check(model):
+    (event,) = model.disruptions.events
+    assert model.network.nodes[event.target]["label"] == "brand 2"
+    assert (event.kind, event.start, event.duration) == ("outage", 30, 5)
+
+
+def _disruption_default(model):
+    assert not model.disruptions
+
+
+def _mto_on(rc):
+    widget(rc, v.Slider, "Pre-order share").v_model = 0.5
+
+
+def _mto_check(model):
+    for kind in ("retailer", "brand"):
+        assert {d["policy"] for d in nodes_of(model, kind)} == {"make_to_order"}
+    assert {type(f.policy).__name__ for f in model.firms if f.kind != "supplier"} == {"MakeToOrder"}
+    consumers = nodes_of(model, "consumer")
+    assert sum(d["backorder"] for d in consumers) == len(consumers) // 2
+    assert {d["patience"] for d in consumers if d["backorder"]} == {6}
+
+
+def _mto_default(model):
+    assert {type(f.policy).__name__ for f in model.firms} == {"OrderUpTo"}
+    assert all(d["backorder"] for d in nodes_of(model, "consumer"))
+
+
+PANELS = {
+    # switch: (set knobs, check a model, check the default, bad field, bad value, message)
+    "Fad / obsolescence": (
+        _fad_on, _fad_check, _fad_default, "Salvage value", "-1", "salvage_value"
+    ),
+    "Rationing & gaming": (
+        _rationing_on, _rationing_check, _rationing_default, "Brands' capacity", "0", "capacity"
+    ),
+    "Batching": (
+        _batching_on, _batching_check, _batching_default, "Batch size", "-5", "batch_size"
+    ),
+    "Promotions": (
+        _promotion_on, _promotion_check, _promotion_default, "Forward buy", "-1", "forward_buy"
+    ),
+    "Disruption": (
+        _disruption_on, _disruption_check, _disruption_default, "Outage duration", "0", "duration"
+    ),
+    "Make-to-order": (_mto_on, _mto_check, _mto_default, "Patience", "-5", "patience"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("label", list(PANELS))
+def test_mechanism_panel_reaches_both_models_and_turns_off(label):
+    set_knobs, check, default, bad_field, bad_value, message = PANELS[label]
+    rc, session = render()
+    assert not switch(rc, label).v_model  # off by default: the textbook chain
+    for model in session.pair.value.models.values():
+        default(model)
+    switch(rc, label).v_model = True
+    set_knobs(rc)
+    assert session.pending
+    reset_and_check(rc, session)
+    assert switch(rc, label).v_model
+    for model in session.pair.value.models.values():
+        check(model)
+    # a bad value: a message in the page, the running chains stay
+    running = session.pair.value
+    type_into(widget(rc, v.TextField, bad_field), bad_value)
+    click(rc, "Reset")
+    assert session.pair.value is running
+    assert message in error_text(rc)
+    # off again: the scenario as its file says
+    switch(rc, label).v_model = False
+    assert session.controls.value.extra == ()
+    reset_and_check(rc, session)
+    assert not [w for w in rc.find(v.Alert).widgets if w.type == "error"]
+    for model in session.pair.value.models.values():
+        default(model)
+    assert session.pair.value.scenario == Scenario.preset("default")
+
+
+def test_mechanisms_combine_and_a_new_scenario_turns_them_off():
+    rc, session = render()
+    switch(rc, "Batching").v_model = True
+    switch(rc, "Make-to-order").v_model = True
+    widget(rc, v.Slider, "Review period").v_model = 3  # moved while on: rewritten
+    reset_and_check(rc, session)
+    for model in session.pair.value.models.values():
+        assert {d["review_period"] for d in nodes_of(model, "retailer")} == {3}
+        assert {d["policy"] for d in nodes_of(model, "brand")} == {"make_to_order"}
+    widget(rc, v.Select, "Scenario").v_model = "beer-game"
+    assert session.controls.value.extra == ()
+    assert not switch(rc, "Batching").v_model
+    # the beer game has no brands: the outage firm list is its own
+    switch(rc, "Disruption").v_model = True
+    assert widget(rc, v.Select, "Outage of").v_model == "factory"
+    reset_and_check(rc, session)
+    (event,) = session.pair.value.models["opaque"].disruptions.events
+    assert session.pair.value.models["opaque"].network.nodes[event.target]["label"] == "factory"
+
+
+def test_disruption_shows_recovery_and_felt_tiers():
+    rc, session = render()
+    switch(rc, "Disruption").v_model = True
+    type_into(widget(rc, v.TextField, "Outage start"), "5")
+    type_into(widget(rc, v.TextField, "Periods"), "40")
+    reset_and_check(rc, session)
+
+    def table() -> str:
+        return " ".join(
+            w.unsafe_innerHTML
+            for w in rc.find(solara.widgets.HTML).widgets
+            if "pullchain-headline" in (w.unsafe_innerHTML or "")
+        )
+
+    session.step(4)
+    assert table() and "recovery_time" not in table()  # not struck yet
+    session.step(20)
+    assert "recovery_time (periods)" in table()
+    assert "felt_tier1: retailers (periods)" in table()
+    figures = app_data.headline(session.pair.value.models["opaque"])
+    summary = session.pair.value.models["opaque"].summary(warm_up=0)
+    assert figures["recovery_time (periods)"] == pytest.approx(
+        summary["recovery_time"], nan_ok=True
+    )
+    assert figures["felt_tier3: suppliers (periods)"] == pytest.approx(
+        summary["felt_tier3"], nan_ok=True
+    )
+
+
+def test_mechanism_overrides_are_checked_by_the_scenario():
+    scenario = Scenario.preset("default")
+    start = Controls.from_scenario(scenario)
+    for name in app_data.MECHANISM_PATHS:
+        knobs = app_data.mechanism_knobs(name, scenario, {})
+        over = app_data.mechanism_overrides(name, scenario, knobs)
+        assert set(over) <= set(app_data.MECHANISM_PATHS[name])
+        controls = app_data.with_mechanism(start, name, over)
+        assert app_data.mechanism_on(controls, name)
+        scenario.with_overrides(controls.overrides(scenario, start))  # valid as it comes
+        assert app_data.with_mechanism(controls, name, None) == start
+    # text in the capacity field that is no number is named by the scenario's check
+    over = app_data.mechanism_overrides(
+        "rationing", scenario, {"gaming": 2.0, "capacity": "lots", "allocation": "fcfs"}
+    )
+    with pytest.raises(ConfigError, match="capacity"):
+        scenario.with_overrides(over)
+    assert app_data.mechanism_overrides(
+        "rationing", scenario, {"gaming": 2.0, "capacity": " ", "allocation": "fcfs"}
+    )["kinds.brand.capacity"] == float("inf")
