@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pullchain.network.errors import ConfigError
 
 from . import __version__
+from .formatting import format_number as _fmt
 from .scenarios import Scenario, parse_value, preset_names, preset_text
 
 if TYPE_CHECKING:
@@ -257,16 +258,6 @@ def _clean(value: Any) -> Any:
 
 def dump_json(data: Any) -> str:
     return json.dumps(_clean(data), indent=2, sort_keys=False)
-
-
-def _fmt(value: float) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.3f}"
 
 
 def _say(args: argparse.Namespace, message: str) -> None:

@@ -26,6 +26,7 @@ import pandas as pd
 from pullchain.network.errors import ConfigError
 
 from . import store
+from .formatting import format_number as _fmt
 
 KEY_METRICS = ("total_cost", "bullwhip_top", "fill_rate", "on_hand_mean")
 MAX_LINES = 8
@@ -112,18 +113,6 @@ def marginal(
 
 
 # -- printing ------------------------------------------------------------------------------------
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "n/a"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        if abs(value) >= 10:
-            return f"{value:.1f}"
-        return f"{value:.3f}"
-    return str(value)
-
-
 def print_table(table: pd.DataFrame, parameters: list[str], header: str) -> None:
     print(header)
     for (regime, metric), block in table.groupby(["regime", "metric"], sort=False):
