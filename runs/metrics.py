@@ -117,8 +117,9 @@ def summary(model, warm_up: int | None = None) -> dict[str, float]:
     for tier, ratio in by_tier.items():
         out[f"bullwhip_tier{tier}"] = ratio
     out["bullwhip_top"] = by_tier[max(by_tier)] if by_tier else float("nan")
-    if model.disruptions.first_start() is not None:
-        out.update(shock_response(model, model.disruptions.first_start()))
+    start = model.disruptions.first_start()
+    if start is not None and start < rec.rows:  # a shock that has struck
+        out.update(shock_response(model, start))
     return out
 
 
