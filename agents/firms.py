@@ -412,11 +412,6 @@ class Producer(Firm):
         }
         self.queue = 0.0  # what is waiting for capacity: plan (source) or materials (brand)
         self.supply_line += sum(self.in_production.values())
-        self.started = 0.0
-
-    def start_period(self) -> None:
-        super().start_period()
-        self.started = 0.0
 
     def arrive(self, period: int) -> None:
         """Finish production due now, take in deliveries, start what capacity allows."""
@@ -434,7 +429,6 @@ class Producer(Firm):
         if start <= 0 or self.down:
             return
         self.queue -= start
-        self.started += start
         self.made += start
         if self.production_lead_time == 0:
             self.on_hand += start
@@ -470,7 +464,7 @@ class Brand(Producer):
 class Supplier(Producer):
     """The source of goods: its orders are production plans, started the next period.
 
-    Goods enter the chain when a supplier starts making them (``started``), so an
+    Goods enter the chain when a supplier starts making them (``made``), so an
     order placed in period t is finished in t + 1 + production_lead_time.
     """
 

@@ -288,7 +288,7 @@ class SupplyChainModel(mesa.Model):
         for firm in self.firms:
             firm.close_period()
         for source in self._sources:
-            self.entered += source.started  # goods enter the chain when a source makes them
+            self.entered += source.made  # goods enter the chain when a source makes them
         self.recorder.record(float(self._pos.sum()))
         self.datacollector.collect(self)
 
