@@ -37,7 +37,6 @@ class OrderShaping:
     forward_buy: float = 0.0
     gaming: float = 1.0
     phantom: float = 0.0  # units ordered beyond need and not yet cancelled
-    fill_estimate: float = 1.0  # the fraction of what was owed that suppliers last shipped
     demand_level: float = 0.0  # smoothed demand signal, for forward buying
 
     @property
@@ -83,7 +82,6 @@ class OrderShaping:
         cancelled, before the suppliers ship them.
         """
         fill = min((lane.last_fill for lane in firm.in_lanes), default=1.0)
-        self.fill_estimate = fill
         owed_to_me = firm.supply_line - sum(
             lane.in_transit + lane.orders_in_transit for lane in firm.in_lanes
         )
