@@ -131,8 +131,10 @@ class SupplyChainModel(mesa.Model):
             a for a in [*self.firms, *self.consumers] if any(ln.lead_time == 0 for ln in a.in_lanes)
         ]
         self._pos = np.zeros(len(self.consumers))
-        self.initial_goods = self.goods_in_chain()
-        self.entered = self.initial_goods
+        # Goods present at the start entered the chain; so does all a source makes later.
+        self.entered = 0.0
+        opening = self.ledger()
+        self.entered = opening["held"] + opening["in_transit"]
         self._sources = [f for f in self.firms if isinstance(f, Supplier)]
         self.recorder = Recorder(
             self.firms, self.consumers, capacity=self.horizon or 128, consumers_too=record_consumers
@@ -293,12 +295,6 @@ class SupplyChainModel(mesa.Model):
         self.datacollector.collect(self)
 
     # -- bookkeeping views ----------------------------------------------------------
-    def goods_in_chain(self) -> float:
-        """Physical units held by firms and in transit on lanes."""
-        return sum(f.goods_held for f in self.firms) + sum(
-            lane.in_transit for lane in self.lanes.values()
-        )
-
     def ledger(self) -> dict[str, float]:
         """Where every unit that entered the chain is now (the conservation check)."""
         held = sum(f.goods_held for f in self.firms)
@@ -351,10 +347,6 @@ class SupplyChainModel(mesa.Model):
         for tier in set(self.topology.tiers.values()) - {0}:
             out[f"orders_tier{tier}"] = 0.0
         return out
-
-    @property
-    def regime_name(self) -> str:
-        return self.regime.name
 
 
 def _check_seed(rng: Any) -> Any:
