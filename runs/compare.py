@@ -37,6 +37,14 @@ def t_quantile_975(df: int) -> float:
     return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
 
 
+def paired_interval(diff: np.ndarray) -> tuple[float, float]:
+    """Mean of paired differences and the half-width of its 95 % CI (Student's t)."""
+    n = len(diff)
+    mean = float(np.mean(diff)) if n else math.nan
+    half = t_quantile_975(n - 1) * float(np.std(diff, ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+    return mean, half
+
+
 def replication_seeds(seed: int, replications: int) -> list[int]:
     """One seed per replication, derived from the comparison's seed (numpy SeedSequence)."""
     children = np.random.SeedSequence(seed).spawn(replications)
@@ -67,12 +75,7 @@ class Comparison:
             both = ~(np.isnan(a) | np.isnan(b))
             diff = (b - a)[both]
             n = len(diff)
-            mean = float(np.mean(diff)) if n else math.nan
-            half = (
-                t_quantile_975(n - 1) * float(np.std(diff, ddof=1)) / math.sqrt(n)
-                if n > 1
-                else math.nan
-            )
+            mean, half = paired_interval(diff)
             rows.append(
                 {
                     "metric": metric,

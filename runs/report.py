@@ -32,16 +32,11 @@ KEY_METRICS = ("total_cost", "bullwhip_top", "fill_rate", "on_hand_mean")
 MAX_LINES = 8
 
 
-def t975(df: int) -> float:
-    from .compare import t_quantile_975
-
-    return t_quantile_975(df)
-
-
 def _summarise(diff: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    from .compare import paired_interval  # the same interval as `pullchain compare`
+
     n = len(diff)
-    mean = float(np.mean(diff)) if n else math.nan
-    half = t975(n - 1) * float(np.std(diff, ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+    mean, half = paired_interval(diff)
     base = float(np.mean(a)) if n else math.nan
     return {
         "n": n,
