@@ -58,17 +58,17 @@ def large_scenario(folder: Path) -> Path:
 
 def server_side_ms(scenario: str, steps: int) -> dict[str, float]:
     """Stepping both chains and building every chart's data, per period, in Python."""
-    from pullchain.runs import app_data
+    from pullchain.runs import app_charts, app_state
     from pullchain.runs.scenarios import Scenario
 
-    pair = app_data.Pair.build(Scenario.load(scenario))
+    pair = app_state.Pair.build(Scenario.load(scenario))
     pair.step(3)
     step, specs = [], []
     for _ in range(steps):
         t0 = time.perf_counter()
         pair.step()
         t1 = time.perf_counter()
-        app_data.all_specs(pair)
+        app_charts.all_specs(pair)
         t2 = time.perf_counter()
         step.append(1000 * (t1 - t0))
         specs.append(1000 * (t2 - t1))

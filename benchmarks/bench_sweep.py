@@ -24,8 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from pullchain.runs.backends import DaskCluster
 from pullchain.runs.store import read_results
-from pullchain.runs.sweep import DaskCluster, parse_sweep, run_sweep
+from pullchain.runs.sweep import parse_sweep, run_sweep
 
 SWEEP = """
 scenario = "beer-game"

@@ -26,8 +26,31 @@ import traitlets
 
 from pullchain.network.errors import ConfigError
 
-from . import app_data as data
-from .app_data import Controls, Pair
+from .app_charts import all_specs, headline
+from .app_explorer import (
+    filter_frame,
+    list_sweeps,
+    load_results,
+    report_figures,
+    split_columns,
+    sweep_spec,
+)
+from .app_export import export_csv, export_png
+from .app_state import (
+    ALLOCATIONS_SHOWN,
+    DEMANDS_SHOWN,
+    FORECASTS_SHOWN,
+    POLICY_SCENARIO,
+    Controls,
+    Pair,
+    apply_controls,
+    mechanism_knobs,
+    mechanism_on,
+    mechanism_overrides,
+    presets,
+    scenario_facts,
+    with_mechanism,
+)
 from .scenarios import Scenario
 
 ENV_SCENARIO = "PULLCHAIN_APP_SCENARIO"
@@ -59,7 +82,7 @@ def results_root() -> Path:
 
 def choices(current: str) -> list[str]:
     """The scenarios to pick from: the presets, and the file the app was started with."""
-    names = data.presets()
+    names = presets()
     return names if current in names else [current, *names]
 
 
@@ -117,9 +140,7 @@ class Session:
         self.playing.set(False)
         with self.lock:
             try:
-                scenario = data.apply_controls(
-                    self.preset.value, self.controls.value, self.start.value
-                )
+                scenario = apply_controls(self.preset.value, self.controls.value, self.start.value)
                 pair = Pair.build(scenario)
             except ConfigError as err:
                 self.error.set(str(err))
@@ -285,7 +306,7 @@ def Headline(pair: Pair, tick: int):
 
     ``tick`` changes whenever the chains step, so that the table is drawn again.
     """
-    figures = {r: data.headline(m) for r, m in pair.models.items()}
+    figures = {r: headline(m) for r, m in pair.models.items()}
     keys = list(dict.fromkeys(k for f in figures.values() for k in f))
     if not keys:
         solara.Text("Step a few periods to see bullwhip ratios, fill rate and cost.")
@@ -322,12 +343,12 @@ def use_mechanism(
     the panel, and written to ``controls.extra`` only while the mechanism is on.
     """
     chosen = solara.use_reactive({})
-    knobs = data.mechanism_knobs(name, scenario, chosen.value)
-    on = data.mechanism_on(controls.value, name)
+    knobs = mechanism_knobs(name, scenario, chosen.value)
+    on = mechanism_on(controls.value, name)
 
     def write(values: dict[str, Any]) -> None:
-        over = data.mechanism_overrides(name, scenario, values)
-        controls.set(data.with_mechanism(controls.value, name, over))
+        over = mechanism_overrides(name, scenario, values)
+        controls.set(with_mechanism(controls.value, name, over))
 
     def set_on(value: Any) -> None:
         if value is None:
@@ -335,7 +356,7 @@ def use_mechanism(
         if value:
             write(knobs)
         else:
-            controls.set(data.with_mechanism(controls.value, name, None))
+            controls.set(with_mechanism(controls.value, name, None))
 
     def knob(key: str) -> Callable[[Any], None]:
         def update(value: Any) -> None:
@@ -343,8 +364,8 @@ def use_mechanism(
                 return
             mine = {**chosen.value, key: value}
             chosen.set(mine)
-            if data.mechanism_on(controls.value, name):
-                write(data.mechanism_knobs(name, scenario, mine))
+            if mechanism_on(controls.value, name):
+                write(mechanism_knobs(name, scenario, mine))
 
         return update
 
@@ -358,7 +379,7 @@ _PANEL_STYLE = {"border-left": "3px solid #bbb", "padding-left": "8px", "margin"
 def FadPanel(controls: solara.Reactive[Controls], scenario: Scenario):
     """Fad demand (boom and fade) on the current network, with an end of season."""
     on, k, set_on, knob = use_mechanism("fad", controls, scenario)
-    facts = data.scenario_facts(scenario)
+    facts = scenario_facts(scenario)
     with solara.Column(gap="0px", style=_PANEL_STYLE, classes=["pullchain-mechanism-fad"]):
         solara.Switch(label="Fad / obsolescence", value=on, on_value=set_on)
         if not on:
@@ -423,11 +444,11 @@ def RationingPanel(controls: solara.Reactive[Controls], scenario: Scenario):
         )
         solara.Select(
             "Allocation when short",
-            values=list(data.ALLOCATIONS_SHOWN),
+            values=list(ALLOCATIONS_SHOWN),
             value=k["allocation"],
             on_value=knob("allocation"),
         )
-        if not data.scenario_facts(scenario).n_brands:
+        if not scenario_facts(scenario).n_brands:
             solara.Text("(this network has no brands: the capacity does nothing)")
 
 
@@ -487,7 +508,7 @@ def PromotionPanel(controls: solara.Reactive[Controls], scenario: Scenario):
         solara.InputFloat(
             "Forward buy, periods of demand", value=k["forward_buy"], on_value=knob("forward_buy")
         )
-        if not data.scenario_facts(scenario).n_brands:
+        if not scenario_facts(scenario).n_brands:
             solara.Text("(this network has no brands: nobody runs a promotion)")
 
 
@@ -495,7 +516,7 @@ def PromotionPanel(controls: solara.Reactive[Controls], scenario: Scenario):
 def DisruptionPanel(controls: solara.Reactive[Controls], scenario: Scenario):
     """An outage of one supplier or brand, and optionally random brand outages."""
     on, k, set_on, knob = use_mechanism("disruption", controls, scenario)
-    facts = data.scenario_facts(scenario)
+    facts = scenario_facts(scenario)
     with solara.Column(gap="0px", style=_PANEL_STYLE, classes=["pullchain-mechanism-disruption"]):
         solara.Switch(label="Disruption", value=on, on_value=set_on)
         if not on:
@@ -612,7 +633,7 @@ def ControlsPanel(session: Session):
     )
     solara.Select(
         "Forecast",
-        values=[data.POLICY_SCENARIO, *data.FORECASTS_SHOWN],
+        values=[POLICY_SCENARIO, *FORECASTS_SHOWN],
         value=c.forecast,
         on_value=set_knob(forecast=1),
     )
@@ -624,7 +645,7 @@ def ControlsPanel(session: Session):
         on_value=set_knob(window=1),
         disabled=c.forecast != "moving_average",
     )
-    demands = list(dict.fromkeys([c.demand, *data.DEMANDS_SHOWN]))
+    demands = list(dict.fromkeys([c.demand, *DEMANDS_SHOWN]))
     solara.Select("Demand pattern", values=demands, value=c.demand, on_value=set_knob(demand=1))
     solara.InputInt("Seed", value=c.seed, on_value=set_knob(seed=1))
     solara.InputInt("Periods", value=c.steps, on_value=set_knob(steps=1))
@@ -676,13 +697,13 @@ def Toolbar(session: Session, tick: int):
         )
         name = f"pullchain-{pair.scenario.name}-period{pair.period}"
         solara.FileDownload(
-            lambda: data.export_csv(pair),
+            lambda: export_csv(pair),
             filename=f"{name}.csv",
             label="Data (CSV)",
             mime_type="text/csv",
         )
         solara.FileDownload(
-            lambda: data.export_png(pair),
+            lambda: export_png(pair),
             filename=f"{name}.png",
             label="Charts (PNG)",
             mime_type="image/png",
@@ -704,7 +725,7 @@ def ChainsPage():
     solara.lab.use_task(play_loop, dependencies=[session.playing.value], prefer_threaded=True)
 
     with session.lock:
-        specs = solara.use_memo(lambda: data.all_specs(pair), dependencies=[pair, tick])
+        specs = solara.use_memo(lambda: all_specs(pair), dependencies=[pair, tick])
     solara.Title("pullchain: two chains")
     with solara.Sidebar():
         ControlsPanel(session)
@@ -726,7 +747,7 @@ def ChainsPage():
 def SweepsPage():
     """Pick a sweep results folder, filter its runs by parameter, see its figures."""
     root = results_root()
-    names = data.list_sweeps(root)
+    names = list_sweeps(root)
     chosen = solara.use_reactive(names[0] if names else None)
     filters = solara.use_reactive({})
     metric = solara.use_reactive(None)
@@ -738,7 +759,7 @@ def SweepsPage():
         if chosen.value is None:
             return None, None
         try:
-            return data.load_results(root, chosen.value), None
+            return load_results(root, chosen.value), None
         except ConfigError as err:
             return None, str(err)
         except Exception as err:
@@ -761,9 +782,9 @@ def SweepsPage():
     if problem:
         solara.Error(problem)
         return
-    figures = data.report_figures(root, chosen.value)
+    figures = report_figures(root, chosen.value)
     if frame is not None and len(frame):
-        params, found = data.split_columns(frame)
+        params, found = split_columns(frame)
         with solara.Row(style={"flex-wrap": "wrap"}):
             for p in params:
                 values = sorted(map(str, frame[p].dropna().unique()))
@@ -773,7 +794,7 @@ def SweepsPage():
                     all_values=values,
                     on_value=lambda v, p=p: filters.set({**filters.value, p: v}),
                 )
-        view = data.filter_frame(frame, filters.value)
+        view = filter_frame(frame, filters.value)
         solara.Text(f"{len(view)} of {len(frame)} runs match the filters")
         if found and params:
             first = "total_cost" if "total_cost" in found else found[0]
@@ -789,7 +810,7 @@ def SweepsPage():
                 if others:
                     solara.Select("Colour by", values=others, value=col, on_value=color.set)
             if len(view):
-                Chart(data.sweep_spec(view, m, x, col), "sweep")
+                Chart(sweep_spec(view, m, x, col), "sweep")
         solara.FileDownload(
             lambda: view.to_csv(index=False),
             filename=f"{chosen.value}.csv",

@@ -20,8 +20,17 @@ solara = pytest.importorskip("solara", reason="the app extra (pip install 'pullc
 import ipyvuetify as v  # noqa: E402
 
 from pullchain.network.errors import ConfigError  # noqa: E402
-from pullchain.runs import app, app_data  # noqa: E402
-from pullchain.runs.app_data import Controls, NetworkView, Pair  # noqa: E402
+from pullchain.runs import (  # noqa: E402
+    app,
+    app_charts,
+    app_explorer,
+    app_export,
+    app_network,
+    app_state,
+    app_style,
+)
+from pullchain.runs.app_network import NetworkView  # noqa: E402
+from pullchain.runs.app_state import Controls, Pair  # noqa: E402
 from pullchain.runs.scenarios import Scenario  # noqa: E402
 
 
@@ -174,13 +183,13 @@ def test_controls_untouched_change_nothing():
         scenario = Scenario.preset(name)
         start = Controls.from_scenario(scenario)
         assert start.overrides(scenario, start) == {}
-        assert app_data.apply_controls(name, start, start) == scenario
+        assert app_state.apply_controls(name, start, start) == scenario
 
 
 def test_forecast_choice_leaves_a_scenario_policy_alone():
     scenario = Scenario.preset("beer-game")  # Sterman's rule: no forecast knob applies
     start = Controls.from_scenario(scenario)
-    assert start.forecast == app_data.POLICY_SCENARIO
+    assert start.forecast == app_state.POLICY_SCENARIO
     assert start.changed(window=9).overrides(scenario, start) == {}
     over = start.changed(forecast="naive").overrides(scenario, start)
     assert over["firms.policy"] == "order_up_to"
@@ -189,11 +198,11 @@ def test_forecast_choice_leaves_a_scenario_policy_alone():
 
 def test_specs_are_json_and_follow_the_steps():
     pair = Pair.build(Scenario.preset("default"))
-    specs = app_data.all_specs(pair)
+    specs = app_charts.all_specs(pair)
     assert set(specs) == {"network", "orders", "stock", "backlog", "cost", "fill"}
     json.dumps(specs)  # what the browser receives
     pair.step(4)
-    orders = app_data.orders_spec(pair)["data"]["values"]
+    orders = app_charts.orders_spec(pair)["data"]["values"]
     assert {r["regime"] for r in orders} == {"opaque", "transparent"}
     assert max(r["period"] for r in orders) == 4
     assert {r["series"] for r in orders} >= {"consumer demand", "retailers", "suppliers"}
@@ -207,14 +216,14 @@ def test_small_network_is_drawn_firm_by_firm():
     assert labels[:4] == ["factory", "distributor", "wholesaler", "retailer"]
     assert [n["x"] for n in view.nodes] == [0, 1, 2, 3, 4]  # left to right, consumers last
     # two tiers of distributors (wholesaler, distributor): told apart, none lost
-    assert list(app_data.tier_labels(pair.models["opaque"]).values()) == [
+    assert list(app_style.tier_labels(pair.models["opaque"]).values()) == [
         "retailers",
         "distributors (tier 2)",
         "distributors (tier 3)",
         "suppliers",
     ]
     pair.step(2)
-    assert len(app_data.series(pair.models["opaque"])["orders"]) == 4
+    assert len(app_charts.series(pair.models["opaque"])["orders"]) == 4
     nodes, edges = view.state(pair.models["opaque"])
     assert len(nodes) == 5 and len(edges) == 4
     assert sum(e["in_transit"] for e in edges) > 0  # the beer game starts with goods moving
@@ -235,7 +244,7 @@ def test_large_network_is_thinned_and_aggregated():
     per_column: dict[int, int] = {}
     for node in view.nodes:
         per_column[node["x"]] = per_column.get(node["x"], 0) + 1
-    assert max(per_column.values()) <= app_data.MAX_PER_TIER
+    assert max(per_column.values()) <= app_network.MAX_PER_TIER
     assert sum(n["members"] for n in view.nodes if n["kind"] != "consumer") == len(model.firms)
     assert sum(n["members"] for n in view.nodes if n["kind"] == "consumer") == sum(
         len(list(model.network.predecessors(c.node))) for c in model.consumers
@@ -252,10 +261,10 @@ def test_large_network_is_thinned_and_aggregated():
 def test_downloads():
     pair = Pair.build(Scenario.preset("beer-game"))
     pair.step(5)
-    table = pd.read_csv(__import__("io").BytesIO(app_data.export_csv(pair)))
+    table = pd.read_csv(__import__("io").BytesIO(app_export.export_csv(pair)))
     assert set(table["regime"]) == {"opaque", "transparent"}
     assert table["step"].max() == 5
-    png = app_data.export_png(pair)
+    png = app_export.export_png(pair)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
@@ -284,31 +293,31 @@ def test_results_folder_refuses_escapes(tmp_path):
     _sweep(secret)
     (root / "link-out").symlink_to(secret)
     (root / "link-in").symlink_to(root / "good")
-    assert app_data.list_sweeps(root) == ["good", "link-in"]
+    assert app_explorer.list_sweeps(root) == ["good", "link-in"]
     for name in ("../secret", str(secret), "link-out", "good/../../secret", "/etc"):
         with pytest.raises(ConfigError):
-            app_data.load_results(root, name)
+            app_explorer.load_results(root, name)
         with pytest.raises(ConfigError):
-            app_data.report_figures(root, name)
-    assert len(app_data.load_results(root, "good")) == 8
-    assert len(app_data.load_results(root, "link-in")) == 8
+            app_explorer.report_figures(root, name)
+    assert len(app_explorer.load_results(root, "good")) == 8
+    assert len(app_explorer.load_results(root, "link-in")) == 8
     # a figure file that links out of the folder is not shown
     (root / "good" / "fig.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     (root / "good" / "leak.png").symlink_to(secret / "results" / "part-0.parquet")
-    assert [p.name for p in app_data.report_figures(root, "good")] == ["fig.png"]
-    assert app_data.list_sweeps(tmp_path / "missing") == []
+    assert [p.name for p in app_explorer.report_figures(root, "good")] == ["fig.png"]
+    assert app_explorer.list_sweeps(tmp_path / "missing") == []
 
 
 def test_sweep_explorer_filters_by_parameter(tmp_path):
     root = tmp_path / "sweeps"
     _sweep(root / "lead")
-    frame = app_data.load_results(root, "lead")
-    params, metrics = app_data.split_columns(frame)
+    frame = app_explorer.load_results(root, "lead")
+    params, metrics = app_explorer.split_columns(frame)
     assert params == ["regime", "network.lead_time"]
     assert metrics == ["total_cost", "fill_rate"]
-    view = app_data.filter_frame(frame, {"network.lead_time": ["4"], "regime": []})
+    view = app_explorer.filter_frame(frame, {"network.lead_time": ["4"], "regime": []})
     assert len(view) == 4 and set(view["network.lead_time"]) == {4}
-    spec = app_data.sweep_spec(view, "total_cost", "network.lead_time", "regime")
+    spec = app_explorer.sweep_spec(view, "total_cost", "network.lead_time", "regime")
     json.dumps(spec)
     rc, _ = render("sweeps")
     assert [w.v_model for w in rc.find(v.Select).widgets if w.label == "Sweep"] == ["lead"]
@@ -585,7 +594,7 @@ def test_disruption_shows_recovery_and_felt_tiers():
     session.step(20)
     assert "recovery_time (periods)" in table()
     assert "felt_tier1: retailers (periods)" in table()
-    figures = app_data.headline(session.pair.value.models["opaque"])
+    figures = app_charts.headline(session.pair.value.models["opaque"])
     summary = session.pair.value.models["opaque"].summary(warm_up=0)
     assert figures["recovery_time (periods)"] == pytest.approx(
         summary["recovery_time"], nan_ok=True
@@ -598,20 +607,20 @@ def test_disruption_shows_recovery_and_felt_tiers():
 def test_mechanism_overrides_are_checked_by_the_scenario():
     scenario = Scenario.preset("default")
     start = Controls.from_scenario(scenario)
-    for name in app_data.MECHANISM_PATHS:
-        knobs = app_data.mechanism_knobs(name, scenario, {})
-        over = app_data.mechanism_overrides(name, scenario, knobs)
-        assert set(over) <= set(app_data.MECHANISM_PATHS[name])
-        controls = app_data.with_mechanism(start, name, over)
-        assert app_data.mechanism_on(controls, name)
+    for name in app_state.MECHANISM_PATHS:
+        knobs = app_state.mechanism_knobs(name, scenario, {})
+        over = app_state.mechanism_overrides(name, scenario, knobs)
+        assert set(over) <= set(app_state.MECHANISM_PATHS[name])
+        controls = app_state.with_mechanism(start, name, over)
+        assert app_state.mechanism_on(controls, name)
         scenario.with_overrides(controls.overrides(scenario, start))  # valid as it comes
-        assert app_data.with_mechanism(controls, name, None) == start
+        assert app_state.with_mechanism(controls, name, None) == start
     # text in the capacity field that is no number is named by the scenario's check
-    over = app_data.mechanism_overrides(
+    over = app_state.mechanism_overrides(
         "rationing", scenario, {"gaming": 2.0, "capacity": "lots", "allocation": "fcfs"}
     )
     with pytest.raises(ConfigError, match="capacity"):
         scenario.with_overrides(over)
-    assert app_data.mechanism_overrides(
+    assert app_state.mechanism_overrides(
         "rationing", scenario, {"gaming": 2.0, "capacity": " ", "allocation": "fcfs"}
     )["kinds.brand.capacity"] == float("inf")

@@ -26,7 +26,8 @@ import pytest
 
 from pullchain.runs import cli
 from pullchain.runs.store import TIMING_COLUMNS, read_manifest, read_results, read_timeseries
-from pullchain.runs.sweep import _expand_range, load_sweep, rerun, run_key, run_sweep
+from pullchain.runs.sweep import load_sweep, rerun, run_sweep
+from pullchain.runs.sweep_file import _expand_range, run_key
 
 ENV = {**os.environ, "PYTHONHASHSEED": "0"}
 
@@ -417,7 +418,7 @@ warm_up = [5, 30]
 
 
 def test_the_docs_name_every_sweep_field_and_the_example_parses():
-    from pullchain.runs.sweep import RANGE_FIELDS, RECORD_FIELDS, SWEEP_FIELDS
+    from pullchain.runs.sweep_file import RANGE_FIELDS, RECORD_FIELDS, SWEEP_FIELDS
 
     root = Path(__file__).resolve().parents[1]
     doc = (root / "docs" / "sweeps.md").read_text(encoding="utf-8")

@@ -1,0 +1,318 @@
+"""The network drawing: where each firm is drawn, and how a large network is thinned."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .app_style import KIND_PLURAL, tier_labels, vega_spec
+
+if TYPE_CHECKING:
+    from .model import SupplyChainModel
+
+if TYPE_CHECKING:
+    from .app_state import Pair
+
+
+# -- the network ----------------------------------------------------------------------------
+MAX_PER_TIER = 24
+"""Firms drawn one by one per tier; the rest of a tier is drawn as one '+k more' node."""
+MAX_CONSUMERS = 12
+"""Consumers drawn one by one; beyond this, one node stands for each retailer's customers."""
+
+
+class NetworkView:
+    """Where each firm is drawn, and which firms a drawn node stands for.
+
+    Tiers run left to right (suppliers, brands, distributors, retailers, consumers).
+    Up to ``MAX_PER_TIER`` firms of a tier are drawn one by one (in node order, so
+    nodes do not jump between steps); the others of that tier are summed into one
+    node. Up to ``MAX_CONSUMERS`` consumers are drawn one by one; otherwise the
+    consumers are drawn as one node per retailer node, standing for the demand that
+    retailer receives and the goods it hands over.
+    """
+
+    def __init__(self, model: SupplyChainModel) -> None:
+        topo = model.topology
+        tiers = topo.tiers
+        self._sticky: dict[str, float] = {}
+        top = max((tiers[f.node] for f in model.firms), default=1)
+        by_tier: dict[int, list[int]] = {}
+        for j, firm in enumerate(model.firms):
+            by_tier.setdefault(tiers[firm.node], []).append(j)
+        self.n_firms = len(model.firms)
+        self.firm_group = np.zeros(self.n_firms, dtype=int)
+        self.nodes: list[dict[str, Any]] = []  # one per drawn node
+        group_of_node: dict[Hashable, int] = {}
+        for tier in sorted(by_tier, reverse=True):
+            members = by_tier[tier]
+            shown = members if len(members) <= MAX_PER_TIER else members[: MAX_PER_TIER - 1]
+            rest = [] if len(members) <= MAX_PER_TIER else members[MAX_PER_TIER - 1 :]
+            column = top - tier
+            count = len(shown) + (1 if rest else 0)
+            for i, j in enumerate(shown):
+                firm = model.firms[j]
+                label = model.network.nodes[firm.node].get("label", str(firm.node))
+                self._add(label, firm.kind, column, i, count, 1)
+                self.firm_group[j] = len(self.nodes) - 1
+                group_of_node[firm.node] = len(self.nodes) - 1
+            if rest:
+                kind = model.firms[rest[0]].kind
+                self._add(
+                    f"{len(rest)} more {KIND_PLURAL[kind]}",
+                    kind,
+                    column,
+                    count - 1,
+                    count,
+                    len(rest),
+                )
+                for j in rest:
+                    self.firm_group[j] = len(self.nodes) - 1
+                    group_of_node[model.firms[j].node] = len(self.nodes) - 1
+        self.n_groups = len(self.nodes)
+        column = top  # right of the retailers (tier 1, drawn at top - 1)
+        self.consumer_mode = "each" if len(model.consumers) <= MAX_CONSUMERS else "per retailer"
+        self.consumer_nodes: list[int] = []  # drawn node of each consumer (each mode)
+        self.retail_groups: list[int] = []  # retailer groups with a consumers node
+        if self.consumer_mode == "each":
+            for i, c in enumerate(model.consumers):
+                label = model.network.nodes[c.node].get("label", str(c.node))
+                self._add(label, "consumer", column, i, len(model.consumers), 1)
+                self.consumer_nodes.append(len(self.nodes) - 1)
+                group_of_node[c.node] = len(self.nodes) - 1
+        else:
+            groups = sorted(
+                {int(self.firm_group[j]) for j, f in enumerate(model.firms) if f.kind == "retailer"}
+            )
+            per = dict.fromkeys(groups, 0)
+            for c in model.consumers:
+                for r in topo.suppliers(c.node):
+                    per[group_of_node[r]] += 1
+            for i, g in enumerate(groups):
+                label = f"customers of {self.nodes[g]['label']}"
+                self._add(label, "consumer", column, i, len(groups), per[g])
+                self.retail_groups.append(g)
+        # drawn edges: (from node, to node) -> the lanes they stand for
+        edges: dict[tuple[int, int], list] = {}
+        for u, v in model.lanes:
+            gu = group_of_node[u]
+            if v in group_of_node:
+                gv = group_of_node[v]
+            else:  # a consumer drawn as its retailer's customers
+                gv = self.n_groups + self.retail_groups.index(gu)
+            edges.setdefault((gu, gv), []).append((u, v))
+        self.edges = list(edges)
+        self.edge_lanes = list(edges.values())
+        self.columns = {top - t: label for t, label in tier_labels(model).items()}
+        self.columns[column] = "consumers"
+
+    def sticky(self, name: str, value: float) -> float:
+        """A scale's upper end: ``value`` rounded up to 1, 2 or 5 x 10^k.
+
+        It widens at once, but narrows only when the values have fallen below a fifth
+        of it: the chart's specification (hence the drawing in the browser) then
+        stays the same for many steps in a row.
+        """
+        exponent = math.floor(math.log10(max(value, 1e-9)))
+        nice = next(m * 10.0**exponent for m in (1, 2, 5, 10) if m * 10.0**exponent >= value)
+        old = self._sticky.get(name, 0.0)
+        if nice > old or value < old / 5:
+            self._sticky[name] = nice
+        return self._sticky[name]
+
+    def _add(self, label: str, kind: str, column: int, i: int, count: int, members: int) -> None:
+        y = (i + 0.5) / count if count else 0.5
+        self.nodes.append(
+            {"label": label, "kind": kind, "x": column, "y": round(1 - y, 4), "members": members}
+        )
+
+    def state(self, model: SupplyChainModel) -> tuple[list[dict], list[dict]]:
+        """Drawn nodes and edges with the chain's numbers at the end of the last period."""
+        rec = model.recorder
+        variables = rec.firms.variables
+        if rec.rows:
+            now = rec.firms.data[rec.rows - 1]
+        else:  # before the first step: the initial state
+            now = np.zeros((self.n_firms, len(variables)))
+            now[:, variables.index("on_hand")] = [f.on_hand for f in model.firms]
+        sums = {
+            name: np.bincount(self.firm_group, weights=now[:, k], minlength=self.n_groups)
+            for k, name in enumerate(variables)
+            if name in ("on_hand", "backlog", "shipped", "ordered", "demand", "received")
+        }
+        nodes = []
+        for g, base in enumerate(self.nodes[: self.n_groups]):
+            nodes.append(
+                {
+                    **base,
+                    "on_hand": round(float(sums["on_hand"][g]), 2),
+                    "backlog": round(float(sums["backlog"][g]), 2),
+                    "net": round(float(sums["on_hand"][g] - sums["backlog"][g]), 2),
+                    "throughput": round(float(sums["shipped"][g]), 2),
+                    "ordered": round(float(sums["ordered"][g]), 2),
+                    "demand": round(float(sums["demand"][g]), 2),
+                    "received": round(float(sums["received"][g]), 2),
+                }
+            )
+        # consumers: grey, sized by what they got; every field set (a missing one would
+        # make Vega-Lite drop the point)
+        blank = {"on_hand": 0.0, "backlog": 0.0, "net": 0.0, "ordered": 0.0, "received": 0.0}
+        if self.consumer_mode == "each":
+            for c, g in zip(model.consumers, self.consumer_nodes, strict=True):
+                nodes.append(
+                    {
+                        **self.nodes[g],
+                        **blank,
+                        "demand": round(float(c.demand), 2),
+                        "throughput": round(float(c.bought), 2),
+                        "received": round(float(c.bought), 2),
+                    }
+                )
+        else:
+            for i, g in enumerate(self.retail_groups):
+                got = nodes[g]["throughput"]
+                nodes.append(
+                    {
+                        **self.nodes[self.n_groups + i],
+                        **blank,
+                        "demand": nodes[g]["demand"],
+                        "throughput": got,
+                        "received": got,
+                    }
+                )
+        for node in nodes:  # a node standing for several is drawn as their mean
+            node["net_each"] = round(node["net"] / node["members"], 2)
+            node["flow_each"] = round(node["throughput"] / node["members"], 2)
+        edges = []
+        for (a, b), lanes in zip(self.edges, self.edge_lanes, strict=True):
+            transit = sum(model.lanes[k].in_transit for k in lanes)
+            na, nb = self.nodes[a], self.nodes[b]
+            edges.append(
+                {
+                    "x": na["x"],
+                    "y": na["y"],
+                    "x2": nb["x"],
+                    "y2": nb["y"],
+                    "in_transit": round(float(transit), 2),
+                    "from": na["label"],
+                    "to": nb["label"],
+                    "lanes": len(lanes),
+                    "transit_each": round(float(transit) / len(lanes), 2),
+                }
+            )
+        return nodes, edges
+
+
+def network_spec(pair: Pair) -> dict[str, Any]:
+    """The network of each chain: firms coloured by stock minus backlog, sized by
+    throughput; edges as thick as the goods in transit; hover for the numbers."""
+    view = pair.view
+    rows: list[dict[str, Any]] = []
+    for regime, model in pair.models.items():
+        nodes, edges = view.state(model)
+        rows += [{**n, "regime": regime, "layer": "node"} for n in nodes]
+        rows += [{**e, "regime": regime, "layer": "edge"} for e in edges]
+        rows += [
+            {"regime": regime, "layer": "column", "x": x, "y": 1.06, "label": label}
+            for x, label in view.columns.items()
+        ]
+    firms = [r for r in rows if r["layer"] == "node" and r["kind"] != "consumer"]
+    # Scales only ever widen, in 1-2-5 steps: the spec stays the same from one step to
+    # the next, so the browser only swaps the data (see app.LiveChart).
+    span = view.sticky("net", max([abs(r["net_each"]) for r in firms] + [1.0]))
+    top_flow = view.sticky(
+        "flow", max([r["flow_each"] for r in rows if r["layer"] == "node"] + [1.0])
+    )
+    top_transit = view.sticky(
+        "transit", max([r["transit_each"] for r in rows if r["layer"] == "edge"] + [1.0])
+    )
+    n_columns = len(view.columns)
+    size = 60 if view.n_groups + len(view.nodes) < 60 else 25
+    x = {
+        "field": "x",
+        "type": "quantitative",
+        "axis": None,
+        "scale": {"domain": [-0.4, n_columns - 0.6]},
+    }
+    y = {"field": "y", "type": "quantitative", "axis": None, "scale": {"domain": [-0.04, 1.1]}}
+    layers = [
+        {
+            "transform": [{"filter": "datum.layer === 'edge'"}],
+            "mark": {"type": "rule", "color": "#8c8c8c"},
+            "encoding": {
+                "x": x,
+                "y": y,
+                "x2": {"field": "x2"},
+                "y2": {"field": "y2"},
+                "strokeWidth": {
+                    "field": "transit_each",
+                    "type": "quantitative",
+                    "legend": None,
+                    "scale": {"domain": [0, top_transit], "range": [0.4, 7]},
+                },
+                "opacity": {"value": 0.55},
+                "tooltip": [
+                    {"field": "from"},
+                    {"field": "to"},
+                    {"field": "in_transit", "title": "goods in transit"},
+                    {"field": "lanes", "title": "supply links"},
+                ],
+            },
+        },
+        {
+            "transform": [{"filter": "datum.layer === 'node'"}],
+            "mark": {"type": "circle", "stroke": "#333", "strokeWidth": 0.6, "opacity": 1},
+            "encoding": {
+                "x": x,
+                "y": y,
+                "size": {
+                    "field": "flow_each",
+                    "type": "quantitative",
+                    "title": "shipped",
+                    "scale": {"domain": [0, top_flow], "range": [size, size * 12]},
+                },
+                "color": {
+                    "condition": {"test": "datum.kind === 'consumer'", "value": "#c7c7c7"},
+                    "field": "net_each",
+                    "type": "quantitative",
+                    "title": "stock - backlog",
+                    "scale": {"scheme": "redblue", "domain": [-span, span], "domainMid": 0},
+                },
+                "tooltip": [
+                    {"field": "label", "title": "node"},
+                    {"field": "kind"},
+                    {"field": "members", "title": "firms or consumers"},
+                    {"field": "on_hand", "title": "on hand"},
+                    {"field": "backlog"},
+                    {"field": "demand", "title": "orders received"},
+                    {"field": "throughput", "title": "shipped"},
+                    {"field": "ordered"},
+                    {"field": "received"},
+                ],
+            },
+        },
+        {
+            "transform": [{"filter": "datum.layer === 'column'"}],
+            "mark": {"type": "text", "fontWeight": "bold", "fontSize": 12},
+            "encoding": {"x": x, "y": y, "text": {"field": "label"}},
+        },
+    ]
+    return vega_spec(
+        title="The network: colour = stock minus backlog, size = goods shipped, "
+        "edge width = goods in transit (a node or edge standing for several: their mean)",
+        data={"values": rows},
+        facet={
+            "column": {
+                "field": "regime",
+                "type": "nominal",
+                "sort": list(pair.regimes),
+                "title": None,
+                "header": {"labelFontSize": 13},
+            }
+        },
+        spec={"width": 430, "height": 300 if view.n_groups < 40 else 420, "layer": layers},
+        resolve={"scale": {"color": "shared", "size": "shared"}},
+    )

@@ -1,0 +1,279 @@
+"""Where a sweep's chunks run: in this process, local worker processes, or a Dask cluster.
+
+Each backend maps chunks of runs to their results. A worker that dies has its chunk
+run again; a run that kills its worker twice is recorded as failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import multiprocessing
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+from pullchain.network.errors import ConfigError
+
+from . import __version__
+from .execute import Task, died, run_chunk
+from .sweep_file import Run
+
+
+@dataclass
+class Chunk:
+    runs: list[Run]
+    losses: int = 0
+
+    @property
+    def name(self) -> str:
+        digest = hashlib.sha256("".join(r.key for r in self.runs).encode()).hexdigest()[:16]
+        return f"part-{self.runs[0].cell:05d}-{digest}"
+
+
+Result = list[tuple[dict[str, Any], dict[str, Any] | None]]
+
+
+class InProcess:
+    """Runs chunks one after another in this process (``--workers 1``)."""
+
+    workers = 1
+
+    def describe(self) -> str:
+        return "in this process"
+
+    def map(self, make_task: Callable[[list[Run]], Task], chunks: list[Chunk]):
+        for chunk in chunks:
+            yield chunk, run_chunk(make_task(chunk.runs))
+
+    def close(self) -> None:
+        pass
+
+
+def _init_worker(driver: int) -> None:
+    """In a worker: import the model now (not in the first run's time), and exit when the
+    driver is gone (it was killed, not shut down: no one would read the results).
+
+    Under forkserver a worker's parent is the fork server, which lives as long as any
+    of its workers does, so the driver is watched by its process id.
+    """
+    from . import model  # noqa: F401
+
+    parent = os.getppid()
+
+    def gone() -> bool:
+        if os.getppid() != parent:
+            return True
+        try:
+            os.kill(driver, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, someone else's: the id was reused
+            return True
+        return False
+
+    def watch() -> None:
+        while not gone():
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="pullchain-watch-driver").start()
+
+
+class LocalProcesses:
+    """Chunks in spawned worker processes on this machine.
+
+    A worker that dies (killed, out of memory) breaks the pool: the chunks it was
+    running are submitted again to a new pool; a chunk lost twice is run one run at a
+    time in a pool of its own, and a run that kills that worker is recorded as failed.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.say: Callable[[str], None] = lambda message: None
+        # A fork server that has imported pullchain forks workers in milliseconds, also
+        # when a pool is rebuilt after a worker died; where there is none, spawn.
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            self._ctx = multiprocessing.get_context("forkserver")
+            self._ctx.set_forkserver_preload(["pullchain.runs.execute", "pullchain.runs.model"])
+        else:
+            self._ctx = multiprocessing.get_context("spawn")
+
+    def describe(self) -> str:
+        return f"{self.workers} local worker processes"
+
+    def _pool(self, n: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=n, mp_context=self._ctx, initializer=_init_worker, initargs=(os.getpid(),)
+        )
+
+    def map(self, make_task: Callable[[list[Run]], Task], chunks: list[Chunk]):
+        todo = list(chunks)
+        while todo:
+            lost: list[Chunk] = []
+            isolate = [c for c in todo if c.losses >= 2]
+            normal = [c for c in todo if c.losses < 2]
+            if normal:
+                pool = self._pool(min(self.workers, len(normal)))
+                try:
+                    futures = {pool.submit(run_chunk, make_task(c.runs)): c for c in normal}
+                    pending = set(futures)
+                    while pending:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            chunk = futures[future]
+                            try:
+                                result = future.result()
+                            except BrokenProcessPool:
+                                chunk.losses += 1
+                                lost.append(chunk)
+                                continue
+                            yield chunk, result
+                finally:
+                    pool.shutdown(wait=False, cancel_futures=True)
+            for chunk in isolate:
+                yield from self._isolated(make_task, chunk)
+            if lost:
+                self.say(f"a worker process died; running the {len(lost)} chunks it took "
+                         "down with it again")  # fmt: skip
+            todo = lost
+
+    def _isolated(self, make_task: Callable[[list[Run]], Task], chunk: Chunk):
+        """One run at a time, each in a fresh single-worker pool if the last one died."""
+        pool = self._pool(1)
+        try:
+            for run in chunk.runs:
+                single = Chunk([run])
+                try:
+                    result = pool.submit(run_chunk, make_task([run])).result()
+                except BrokenProcessPool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    pool = self._pool(1)
+                    result = [died(run)]
+                yield single, result
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        pass
+
+
+class DaskCluster:
+    """Chunks as tasks on a Dask distributed scheduler."""
+
+    def __init__(self, address: str, timeout: float = 10.0) -> None:
+        self.address = address
+        self.client = connect(address, timeout)
+        self.workers = max(1, sum(self.client.nthreads().values()))
+
+    def describe(self) -> str:
+        return f"Dask scheduler {self.address} ({self.workers} worker threads)"
+
+    def map(self, make_task: Callable[[list[Run]], Task], chunks: list[Chunk]):
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        todo = list(chunks)
+        while todo:
+            futures = {}
+            for chunk in todo:
+                future = self.client.submit(
+                    run_chunk, make_task(chunk.runs), pure=False,
+                    key=f"pullchain-sweep-{chunk.name}-{chunk.losses}-{time.monotonic_ns()}",
+                )  # fmt: skip
+                futures[future] = chunk
+            lost = []
+            for future in as_completed(futures, loop=self.client.loop):
+                chunk = futures[future]
+                try:
+                    result = future.result()
+                except KilledWorker:
+                    if len(chunk.runs) == 1:
+                        yield chunk, [died(chunk.runs[0])]
+                    else:  # run its runs one by one, to find the one that kills workers
+                        lost.extend(Chunk([r], chunk.losses + 1) for r in chunk.runs)
+                    continue
+                finally:
+                    future.release()
+                yield chunk, result
+            todo = lost
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+
+def connect(address: str, timeout: float = 10.0):
+    """A Dask client for ``address``; a ConfigError naming --scheduler if it cannot be had."""
+    if "://" not in address:
+        raise ConfigError("--scheduler", address, "a scheduler address such as tcp://host:8786")
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError(
+            "--scheduler", address,
+            "Dask distributed installed (pip install 'pullchain[sweep]')",
+        ) from None  # fmt: skip
+    host, _, port = address.split("://", 1)[1].rpartition(":")
+    if address.startswith("tcp://") and host and port.isdigit():
+        try:  # a refused connection fails now, not after Dask's retries until the timeout
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+        except OSError as err:
+            expected = f"a reachable Dask scheduler ({err.strerror or err})"
+            raise ConfigError("--scheduler", address, expected) from None
+    try:
+        client = Client(address, timeout=timeout, set_as_default=False)
+    except Exception as err:
+        raise ConfigError(
+            "--scheduler", address,
+            f"a Dask scheduler that answers within {timeout:g} s ({type(err).__name__}: {err})",
+        ) from None  # fmt: skip
+    try:
+        ours = {"pullchain": __version__}
+        theirs = client.run(_worker_versions)
+        if not theirs:
+            raise ConfigError("--scheduler", address, "a scheduler with at least one worker")
+        for worker, versions in theirs.items():
+            if versions != ours:
+                raise ConfigError(
+                    "--scheduler", address,
+                    f"workers running pullchain {__version__} "
+                    f"(worker {worker} has {versions.get('pullchain')})",
+                )  # fmt: skip
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _worker_versions() -> dict[str, str]:
+    from pullchain.runs import __version__ as v
+
+    return {"pullchain": v}
+
+
+def make_backend(workers: int | None = None, scheduler: str | None = None):
+    """The backend for these options (connecting to a scheduler checks it answers)."""
+    if scheduler:
+        return DaskCluster(scheduler)
+    n = workers or _cpu_count()
+    return InProcess() if n == 1 else LocalProcesses(n)
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def chunk_runs(runs: list[Run], workers: int) -> list[Chunk]:
+    """About eight chunks per worker: few round trips, yet an even finish."""
+    size = max(1, len(runs) // (workers * 8))
+    return [Chunk(runs[i : i + size]) for i in range(0, len(runs), size)]

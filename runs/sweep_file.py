@@ -1,0 +1,355 @@
+"""The sweep file: parsing and checking what a sweep varies (docs/sweeps.md).
+
+A sweep file (TOML) names a base scenario, the scenario fields to vary (dotted
+paths, each a list of values or a range), the regimes, the replications and the
+seed. ``parse_sweep`` checks all of it before any run: each parameter value is
+applied to the base scenario with ``Scenario.with_overrides``, which validates it.
+Replication r of every cell and every regime runs with seed
+``replication_seeds(seed, replications)[r]``, so regimes and cells are paired.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pullchain.network.errors import ConfigError, check_number
+
+from .plugins import load_imports
+from .scenarios import Scenario
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+SWEEP_FIELDS = {"scenario", "description", "regimes", "replications", "seed", "parameters", "set",
+                "record", "imports"}  # fmt: skip
+RECORD_FIELDS = {"timeseries", "every"}
+RANGE_FIELDS = {"start", "stop", "num", "step"}
+NOT_PARAMETERS = {
+    "seed": "runs take their seeds from the sweep's `seed` and their replication",
+    "replications": "set `replications` at the top of the sweep file",
+    "regime.name": "list the regimes in `regimes = [...]`",
+}
+MAX_VALUES = 100_000
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a sweep: a cell's parameter values, a regime, a replication and its seed."""
+
+    key: str
+    cell: int
+    params: tuple[tuple[str, Any], ...]
+    regime: str
+    replication: int
+    seed: int
+
+    @property
+    def params_dict(self) -> dict[str, Any]:
+        return dict(self.params)
+
+
+@dataclass
+class Sweep:
+    """A checked sweep file. Build one with ``load_sweep`` or ``parse_sweep``."""
+
+    name: str
+    text: str
+    source: Path | None
+    scenario_ref: str
+    base: Scenario  # the named scenario with [set] applied, resolved
+    parameters: dict[str, list[Any]]
+    regimes: list[str]
+    replications: int
+    seed: int
+    record_every: int  # 0: no time series
+    imports: list[str] = field(default_factory=list)
+    plugins: dict[str, str] = field(default_factory=dict)  # module name -> source text
+
+    def cells(self) -> list[dict[str, Any]]:
+        """Every combination of the parameter values, the first parameter varying slowest."""
+        names = list(self.parameters)
+        return [dict(zip(names, combo, strict=True))
+                for combo in itertools.product(*self.parameters.values())]  # fmt: skip
+
+    def seeds(self) -> list[int]:
+        from .compare import replication_seeds
+
+        return replication_seeds(self.seed, self.replications)
+
+    def runs(self) -> list[Run]:
+        """Every run, in order: cell, then replication, then regime (pairs side by side)."""
+        seeds = self.seeds()
+        out = []
+        for c, params in enumerate(self.cells()):
+            items = tuple(params.items())
+            for r, seed in enumerate(seeds):
+                for regime in self.regimes:
+                    out.append(Run(run_key(params, regime, r), c, items, regime, r, seed))
+        return out
+
+    def param_types(self) -> dict[str, pa.DataType]:
+        """The Parquet type of each parameter's column."""
+        import pyarrow as pa
+
+        types_ = {}
+        for name, values in self.parameters.items():
+            kind = _kind(values[0])
+            types_[name] = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64()}.get(
+                kind, pa.string()
+            )
+        return types_
+
+    def spec(self) -> dict[str, Any]:
+        """What the results depend on: compared with the manifest when a sweep resumes."""
+        return {
+            "scenario": self.base.to_toml(),
+            "parameters": {k: list(v) for k, v in self.parameters.items()},
+            "regimes": list(self.regimes),
+            "replications": self.replications,
+            "seed": self.seed,
+            "record": {"timeseries": self.record_every > 0, "every": self.record_every},
+            "imports": {
+                name: hashlib.sha256(text.encode()).hexdigest()[:16]
+                for name, text in self.plugins.items()
+            }
+            | {name: "module" for name in self.imports if name not in self.plugins},
+        }
+
+    def describe(self) -> str:
+        n_cells = len(self.cells())
+        return (f"{n_cells} cell{'s' * (n_cells != 1)} x {len(self.regimes)} regimes x "
+                f"{self.replications} replications = {len(self.runs())} runs")  # fmt: skip
+
+
+def run_key(params: Mapping[str, Any], regime: str, replication: int) -> str:
+    """A stable key for one run: a hash of its parameter values, regime and replication."""
+    text = json.dumps(
+        {"params": dict(sorted(params.items())), "regime": regime, "replication": replication},
+        sort_keys=True, separators=(",", ":"),
+    )  # fmt: skip
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and check a sweep file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("sweep", str(path), "an existing sweep .toml file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError("sweep", str(path), f"a readable UTF-8 file ({err})") from None
+    return parse_sweep(text, path.resolve())
+
+
+def parse_sweep(text: str, source: Path | None = None) -> Sweep:
+    """Check a sweep file's text; every problem is a ConfigError naming the field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(str(source or "sweep"), "(TOML text)", f"valid TOML: {err}") from None
+    for key in data:
+        if key not in SWEEP_FIELDS:
+            raise ConfigError(key, data[key], "a sweep field: " + ", ".join(sorted(SWEEP_FIELDS)))
+    folder = source.parent if source else Path.cwd()
+
+    imports, plugins = load_imports(data.get("imports", []), folder)
+
+    ref = data.get("scenario", "default")
+    if not isinstance(ref, str) or not ref:
+        raise ConfigError("scenario", ref, "a preset name or the path of a scenario .toml file")
+    base = _load_base(ref, folder)
+    fixed = _flatten("set", data.get("set", {}), ranges=False)
+    if fixed:
+        try:
+            base = base.with_overrides(fixed)
+        except ConfigError as err:
+            raise ConfigError(f"set.{err.field}", err.value, err.expected) from None
+    base = base.resolved()
+
+    parameters: dict[str, list[Any]] = {}
+    for path, spec in _flatten("parameters", data.get("parameters", {}), ranges=True).items():
+        where = f'parameters."{path}"'
+        if path in NOT_PARAMETERS:
+            raise ConfigError(where, spec, f"another field ({NOT_PARAMETERS[path]})")
+        if path in fixed:
+            raise ConfigError(where, spec, f"a field not also fixed in [set] ({path})")
+        values = _values(where, spec)
+        for value in values:
+            try:
+                base.with_overrides({path: value})
+            except ConfigError as err:
+                raise ConfigError(where, value, f"a valid value of this field: {err}") from None
+        parameters[path] = values
+
+    regimes = data.get("regimes", ["opaque", base.shared_regime])
+    if not isinstance(regimes, list) or not regimes:
+        raise ConfigError("regimes", regimes, 'a non-empty list, e.g. ["opaque", "transparent"]')
+    for name in regimes:
+        if not isinstance(name, str):
+            raise ConfigError("regimes", name, "a regime name (text)")
+        try:
+            base.regime(name)
+        except ConfigError as err:
+            raise ConfigError("regimes", name, err.expected) from None
+    if len(set(regimes)) != len(regimes):
+        raise ConfigError("regimes", regimes, "each regime once")
+
+    replications = check_number(
+        "replications", data.get("replications", base.replications), minimum=1, integer=True
+    )
+    seed = check_number("seed", data.get("seed", base.seed), minimum=0, integer=True)
+    record = data.get("record", {})
+    if not isinstance(record, dict):
+        raise ConfigError("record", record, "a [record] table (timeseries, every)")
+    for key in record:
+        if key not in RECORD_FIELDS:
+            raise ConfigError(f"record.{key}", record[key], "timeseries or every")
+    timeseries = record.get("timeseries", False)
+    if not isinstance(timeseries, bool):
+        raise ConfigError("record.timeseries", timeseries, "true or false")
+    every = check_number("record.every", record.get("every", 1), minimum=1, integer=True)
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError("description", description, "text")
+    return Sweep(
+        name=source.stem if source else "sweep",
+        text=text,
+        source=source,
+        scenario_ref=ref,
+        base=base,
+        parameters=parameters,
+        regimes=regimes,
+        replications=replications,
+        seed=seed,
+        record_every=every if timeseries else 0,
+        imports=imports,
+        plugins=plugins,
+    )
+
+
+def _load_base(ref: str, folder: Path) -> Scenario:
+    from .scenarios import preset_names
+
+    if ref in preset_names():
+        return Scenario.preset(ref)
+    path = Path(ref)
+    if not path.is_absolute():
+        path = folder / path
+    if not path.is_file():
+        raise ConfigError(
+            "scenario", ref,
+            "a preset (" + ", ".join(preset_names()) + ") or a scenario file "
+            f"(relative to the sweep file: {path} does not exist)",
+        )  # fmt: skip
+    try:
+        return Scenario.from_file(path)
+    except ConfigError as err:
+        raise ConfigError(f"scenario ({ref}): {err.field}", err.value, err.expected) from None
+
+
+def _flatten(where: str, table: Any, *, ranges: bool) -> dict[str, Any]:
+    """Dotted paths from a table: quoted dotted keys, or nested TOML tables, or both."""
+    if not isinstance(table, dict):
+        raise ConfigError(where, table, "a table of dotted field paths")
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, node: dict[str, Any]) -> None:
+        for key, value in node.items():
+            path = f"{prefix}.{key}" if prefix else key
+            is_range = ranges and isinstance(value, dict) and bool(set(value) & RANGE_FIELDS)
+            if isinstance(value, dict) and "." not in key and not is_range:
+                if not value:
+                    raise ConfigError(f"{where}.{path}", value, "values to vary or set")
+                walk(path, value)
+            else:
+                out[path] = value
+
+    walk("", table)
+    return out
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, list | dict):
+        return "json"
+    return type(value).__name__
+
+
+def _values(where: str, spec: Any) -> list[Any]:
+    """The values of one parameter: a list, or a range table {start, stop, num | step}."""
+    if isinstance(spec, dict):
+        values = _expand_range(where, spec)
+    elif isinstance(spec, list):
+        values = list(spec)
+        if not values:
+            raise ConfigError(where, spec, "a non-empty list of values, or a range")
+    else:
+        raise ConfigError(
+            where, spec, "a list of values, or a range {start, stop, num} or {start, stop, step}"
+        )
+    kinds = {_kind(v) for v in values}
+    if kinds <= {"int", "float"} and len(kinds) == 2:
+        values = [float(v) for v in values]
+        kinds = {"float"}
+    if len(kinds) != 1:
+        raise ConfigError(where, spec, "values of one type (numbers, text, true/false or tables)")
+    if kinds - {"int", "float", "bool", "str", "json"}:
+        raise ConfigError(where, spec, "numbers, text, true/false, arrays or tables")
+    seen = set()
+    for v in values:
+        text = json.dumps(v, sort_keys=True)
+        if text in seen:
+            raise ConfigError(where, v, "each value once")
+        seen.add(text)
+    return values
+
+
+def _expand_range(where: str, spec: dict[str, Any]) -> list[Any]:
+    for key in spec:
+        if key not in RANGE_FIELDS:
+            raise ConfigError(f"{where}.{key}", spec[key], "start, stop, and num or step")
+    for key in ("start", "stop"):
+        if key not in spec:
+            raise ConfigError(f"{where}.{key}", None, "a number (a range needs start and stop)")
+        check_number(f"{where}.{key}", spec[key])
+    start, stop = spec["start"], spec["stop"]
+    if ("num" in spec) == ("step" in spec):
+        raise ConfigError(where, spec, "a range with either num or step (one of them)")
+    ints = isinstance(start, int) and isinstance(stop, int)
+    if "num" in spec:
+        num = check_number(f"{where}.num", spec["num"], minimum=1, maximum=MAX_VALUES, integer=True)
+        if num == 1:
+            return [start]
+        values = [start + (stop - start) * i / (num - 1) for i in range(num)]
+        values = [round(v, 12) for v in values]
+        if ints and all(float(v).is_integer() for v in values):
+            return [int(v) for v in values]
+        return [float(v) for v in values]
+    step = check_number(f"{where}.step", spec["step"])
+    if step == 0 or (stop - start) * step < 0:
+        raise ConfigError(
+            f"{where}.step", step, f"a step that leads from {start} to {stop} (non-zero, that sign)"
+        )
+    count = math.floor((stop - start) / step + 1e-9) + 1
+    if count > MAX_VALUES:
+        raise ConfigError(where, spec, f"at most {MAX_VALUES} values")
+    if ints and isinstance(step, int):
+        return [start + i * step for i in range(count)]
+    return [float(round(start + i * step, 12)) for i in range(count)]
