@@ -10,7 +10,7 @@ import numpy as np
 from . import metrics
 from .app_network import network_spec
 from .app_state import Pair
-from .app_style import PALETTE, rounded, tier_labels, vega_spec
+from .app_style import PALETTE, role_names, rounded, vega_spec
 
 if TYPE_CHECKING:
     from .model import SupplyChainModel
@@ -34,7 +34,7 @@ def series(model: SupplyChainModel) -> dict[str, Any]:
     """Everything the charts plot for one chain, as numpy arrays over periods 1..t."""
     rec = model.recorder
     cols = _tier_columns(model)
-    names = tier_labels(model)
+    names = role_names(model)
     firms = rec.firms
     on_hand, backlog = firms.series("on_hand"), firms.series("backlog")
     cost = firms.series("period_cost").sum(axis=1)
@@ -60,7 +60,7 @@ def headline(model: SupplyChainModel) -> dict[str, float]:
     if rec.rows < 3:
         return {}
     warm = model.warm_up if rec.rows > model.warm_up + 2 else 0
-    names = tier_labels(model)
+    names = role_names(model)
     out = {
         f"bullwhip {names[t]}": r
         for t, r in metrics.bullwhip_by_tier(rec, model.topology.tiers, warm).items()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .app_style import KIND_PLURAL, tier_labels, vega_spec
+from .app_style import KIND_PLURAL, role_names, vega_spec
 
 if TYPE_CHECKING:
     from .model import SupplyChainModel
@@ -106,7 +106,7 @@ class NetworkView:
             edges.setdefault((gu, gv), []).append((u, v))
         self.edges = list(edges)
         self.edge_lanes = list(edges.values())
-        self.columns = {top - t: label for t, label in tier_labels(model).items()}
+        self.columns = {top - t: label for t, label in role_names(model).items()}
         self.columns[column] = "consumers"
 
     def sticky(self, name: str, value: float) -> float:

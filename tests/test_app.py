@@ -208,6 +208,36 @@ def test_specs_are_json_and_follow_the_steps():
     assert {r["series"] for r in orders} >= {"consumer demand", "retailers", "suppliers"}
 
 
+def test_role_names_come_from_the_scenario():
+    default = Scenario.preset("default").model(regime="opaque")
+    assert app_style.role_names(default) == {1: "retailers", 2: "brands", 3: "suppliers"}
+    # a Topology works as well as a model; tiers that would read the same are numbered
+    beer = Scenario.preset("beer-game").model(regime="opaque")
+    topology = beer.topology
+    for node in topology.firms:
+        topology.graph.nodes[node]["label"] = "stage"
+    assert app_style.role_names(topology) == {
+        1: "stage (tier 1)",
+        2: "stage (tier 2)",
+        3: "stage (tier 3)",
+        4: "stage (tier 4)",
+    }
+
+
+def test_tier_colours_follow_the_palette():
+    from pullchain.runs import palette
+
+    default = Scenario.preset("default").model(regime="opaque")
+    assert app_style.tier_colors(default) == {
+        1: palette.KIND_COLORS["retailer"],
+        2: palette.KIND_COLORS["brand"],
+        3: palette.KIND_COLORS["supplier"],
+    }
+    # the beer game has two tiers of distributors: colours by tier number, all different
+    beer = app_style.tier_colors(Scenario.preset("beer-game").model(regime="opaque"))
+    assert list(beer.values()) == list(palette.TIER_COLORS[:4])
+
+
 def test_small_network_is_drawn_firm_by_firm():
     pair = Pair.build(Scenario.preset("beer-game"))
     view = pair.view
@@ -215,13 +245,13 @@ def test_small_network_is_drawn_firm_by_firm():
     labels = [n["label"] for n in view.nodes]
     assert labels[:4] == ["factory", "distributor", "wholesaler", "retailer"]
     assert [n["x"] for n in view.nodes] == [0, 1, 2, 3, 4]  # left to right, consumers last
-    # two tiers of distributors (wholesaler, distributor): told apart, none lost
-    assert list(app_style.tier_labels(pair.models["opaque"]).values()) == [
-        "retailers",
-        "distributors (tier 2)",
-        "distributors (tier 3)",
-        "suppliers",
-    ]
+    # the roles as the scenario names them, not "distributors (tier 2/3)"
+    assert app_style.role_names(pair.models["opaque"]) == {
+        1: "retailer",
+        2: "wholesaler",
+        3: "distributor",
+        4: "factory",
+    }
     pair.step(2)
     assert len(app_charts.series(pair.models["opaque"])["orders"]) == 4
     nodes, edges = view.state(pair.models["opaque"])
