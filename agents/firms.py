@@ -405,11 +405,11 @@ class Producer(Firm):
         self.unit_cost = unit_cost
         self.production_lead_time = production_lead_time
         # Goods finishing in periods 0 .. p-1 (the pipeline of a chain in steady state).
-        self.in_production: dict[int, float] = {
-            t: float(initial_in_production)
-            for t in range(production_lead_time)
+        self.in_production: dict[int, float] = (
+            dict.fromkeys(range(production_lead_time), float(initial_in_production))
             if initial_in_production
-        }
+            else {}  # no loop over empty slots, however long production takes
+        )
         self.queue = 0.0  # what is waiting for capacity: plan (source) or materials (brand)
         self.supply_line += sum(self.in_production.values())
 

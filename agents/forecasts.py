@@ -31,6 +31,7 @@ from collections import deque
 from typing import ClassVar
 
 from pullchain.network.errors import check_number
+from pullchain.network.limits import check_window
 from pullchain.network.registry import Registry
 
 __all__ = [
@@ -88,6 +89,7 @@ class MovingAverage(Forecast):
 
     def __init__(self, window: int = 5) -> None:
         self.window = int(check_number("window", window, minimum=1, integer=True))
+        check_window("window", self.window)  # the window is kept in memory
         self._buf: deque[float] = deque(maxlen=self.window)
         self._run = 0  # how many of the newest observations equal the newest one
 

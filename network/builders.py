@@ -20,6 +20,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from . import limits
 from .errors import ConfigError, check_number
 from .schema import validate_network
 
@@ -69,13 +70,22 @@ def _per_layer(name: str, value: int | Mapping[str, int], default: int) -> dict[
     return dict.fromkeys(LAYERS, _count(name, value, 0))
 
 
+def _params(name: str, value: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A builder's params argument as its own dict; anything but a table is an error."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(name, value, "a table of parameters")
+    return dict(value)
+
+
 def _firm(kind: str, label: str, policy: str, policy_params: Mapping | None, **attrs: Any) -> dict:
     """Node attributes of one firm (own copy of the params)."""
     return {
         "kind": kind,
         "label": label,
         "policy": policy,
-        "policy_params": dict(policy_params or {}),
+        "policy_params": _params("policy_params", policy_params),
         **attrs,
     }
 
@@ -86,14 +96,14 @@ def _consumer(label: str, demand: str, demand_params: Mapping | None, **attrs: A
         "kind": "consumer",
         "label": label,
         "demand": demand,
-        "demand_params": dict(demand_params or {}),
+        "demand_params": _params("demand_params", demand_params),
         **attrs,
     }
 
 
 def _mean_demand(demand: str, demand_params: Mapping | None) -> float:
     """Expected units per consumer per period at the start, for steady-state stock."""
-    params = dict(demand_params or {})
+    params = _params("demand_params", demand_params)
     if "mean" in params:
         return float(check_number("demand_params['mean']", params["mean"], minimum=0.0))
     for key, process in (("before", "step"), ("level", "constant"), ("base", "fad")):
@@ -194,6 +204,7 @@ def serial_chain(
         The validated network, ids 0..n_stages.
     """
     n = _count("n_stages", n_stages, 2)
+    limits.check_agents("n_stages", n, n + 1)
     leads = _per_edge("lead_time", lead_time, n - 1)
     delays = _per_edge("order_delay", order_delay, n - 1)
     G = nx.DiGraph(name=f"serial chain ({n} stages)")
@@ -319,6 +330,10 @@ def divergent_tree(
     depth = _count("depth", depth, 2)
     branching = _count("branching", branching, 1)
     per_retailer = _count("consumers_per_retailer", consumers_per_retailer, 1)
+    limits.check_agents("depth", depth, depth)
+    retailers = branching ** (depth - 1)  # counted before anything is built
+    firms = depth if branching == 1 else (branching * retailers - 1) // (branching - 1)
+    limits.check_agents("branching", branching, firms + retailers * per_retailer)
     leads = _per_edge("lead_time", lead_time, depth - 1)
     delays = _per_edge("order_delay", order_delay, depth - 1)
     G = nx.DiGraph(name=f"divergent tree (depth {depth}, branching {branching})")
@@ -445,6 +460,9 @@ def layered_network(
         _count("n_consumers", n_consumers, 1),
     ]
     per_buyer = _count("sources_per_buyer", sources_per_buyer, 1)
+    names = ("n_suppliers", "n_brands", "n_retailers", "n_consumers")
+    largest = max(range(4), key=sizes.__getitem__)
+    limits.check_agents(names[largest], sizes[largest], sum(sizes))
     leads = _per_layer("lead_time", lead_time, 2)
     delays = _per_layer("order_delay", order_delay, 0)
     rng = np.random.default_rng(seed)
@@ -521,6 +539,12 @@ def product_portfolio(
         The validated network: the products' chains side by side, not connected.
     """
     n = _count("n_products", n_products, 1)
+    per_product = 1 + sum(
+        _count(name, value, 1)
+        for name, value in (("n_brands", n_brands), ("n_retailers", n_retailers),
+                            ("n_consumers", n_consumers))
+    )  # fmt: skip
+    limits.check_agents("n_products", n, n * per_product)
     stagger = _count("stagger", stagger, 0)
     start = _count("start", start, 0)
     rise = _count("rise", rise, 0)

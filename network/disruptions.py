@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError, check_choice, check_number
+from .limits import check_delay
 from .topology import Topology
 
 KINDS = ("outage", "lead_time")
@@ -144,6 +145,7 @@ def parse(spec: Mapping[str, Any], topology: Topology, field: str) -> Event | Ra
     extra = 0
     if kind == "lead_time":
         extra = check_number(f"{field}.extra", spec.get("extra"), minimum=1, integer=True)
+        check_delay(f"{field}.extra", extra)
     if "rate" in spec:
         rate = check_number(f"{field}.rate", spec["rate"], minimum=0, maximum=1)
         targets = spec.get("targets")

@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .errors import ConfigError, check_number
+from .limits import check_delay
 from .registry import Registry
 from .topology import Topology
 
@@ -64,20 +65,40 @@ class Observation:
 
 
 class Board:
-    """Data published each period, kept for as long as the regime's delay needs it."""
+    """Data published each period, kept for as long as the regime's delay needs it.
+
+    Rows are allocated as periods pass, up to ``delay + 1``: a long delay costs
+    memory only for the periods a run really has. Row ``period % depth`` holds a
+    period's data.
+    """
 
     def __init__(self, n_consumers: int, n_firms: int, delay: int) -> None:
         self.depth = delay + 1
-        self.pos = np.zeros((self.depth, n_consumers))
-        self.positions = np.zeros((self.depth, n_firms))
+        rows = min(self.depth, 16)
+        self.pos = np.zeros((rows, n_consumers))
+        self.positions = np.zeros((rows, n_firms))
+
+    def _row(self, period: int) -> int:
+        """The row of ``period``, growing the arrays until they hold ``depth`` rows."""
+        if period >= len(self.pos) and len(self.pos) < self.depth:  # before the first wrap
+            rows = min(self.depth, max(2 * len(self.pos), period + 1))
+            self.pos = _grown(self.pos, rows)
+            self.positions = _grown(self.positions, rows)
+        return period % self.depth
 
     def publish_pos(self, period: int, demand: np.ndarray) -> None:
         """Consumers' demand of ``period``, one value per consumer."""
-        self.pos[period % self.depth] = demand
+        self.pos[self._row(period)] = demand
 
     def publish_position(self, period: int, firm: int, position: float) -> None:
         """A firm's inventory position at the end of its turn in ``period``."""
-        self.positions[period % self.depth, firm] = position
+        self.positions[self._row(period), firm] = position
+
+
+def _grown(array: np.ndarray, rows: int) -> np.ndarray:
+    out = np.zeros((rows, *array.shape[1:]))
+    out[: len(array)] = array
+    return out
 
 
 class InformationRegime:
@@ -113,6 +134,7 @@ class InformationRegime:
         self.share_sales: bool = values["share_sales"]
         self.share_stock: bool = values["share_stock"]
         self.delay = int(check_number("regime.delay", values["delay"], minimum=0, integer=True))
+        check_delay("regime.delay", self.delay)
         self.participation = float(
             check_number("regime.participation", values["participation"], minimum=0.0, maximum=1.0)
         )

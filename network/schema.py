@@ -17,6 +17,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from . import limits
 from .errors import ConfigError, check_number
 
 KINDS: tuple[str, ...] = ("supplier", "brand", "distributor", "retailer", "consumer")
@@ -179,6 +180,15 @@ _SPECS: dict[str, _Spec] = {
 }
 
 
+LIMITS = {
+    "lead_time": limits.check_delay,
+    "order_delay": limits.check_delay,
+    "production_lead_time": limits.check_delay,
+    "batch_size": limits.check_divisor,
+}
+"""Attributes checked against pullchain's limits (network/limits.py) once type and range hold."""
+
+
 def node_field(node: Any, attr: str | None = None) -> str:
     """The name of a node (or one of its attributes) as errors spell it."""
     return f"node {node!r}" + (f".{attr}" if attr else "")
@@ -211,6 +221,8 @@ def check_value(field: str, name: str, value: Any) -> Any:
             allow_inf=spec.allow_inf,
             strict_minimum=spec.strict,
         )
+        if name in LIMITS:
+            LIMITS[name](field, number)
         return int(number) if spec.type == "int" else float(number)
     if spec.type == "bool":
         if not isinstance(value, bool):
@@ -227,12 +239,14 @@ def _check_params(field: str, value: Any) -> dict[str, Any]:
     """A params dict, copied; a JSON string holding a dict is decoded."""
     expected = "a dict of parameters (or a JSON string of one)"
     if isinstance(value, str):
+        limits.check_text(field, value)
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise ConfigError(field, value, expected) from None
     if not isinstance(value, dict):
         raise ConfigError(field, value, expected)
+    limits.check_depth(field, value)
     return copy.deepcopy(value)
 
 
@@ -249,6 +263,8 @@ def _fill(field: str, data: dict[str, Any], defaults: dict[str, Any]) -> dict[st
     for name in out:
         if name in defaults:
             out[name] = check_value(f"{field}.{name}", name, out[name])
+    if "label" in out and not isinstance(out["label"], str):
+        raise ConfigError(f"{field}.label", out["label"], "text (a name to show)")
     return out
 
 
@@ -263,6 +279,7 @@ def _check_graph_type(G: Any) -> None:
         raise ConfigError("network", type(G).__name__, expected + " (not undirected)")
     if G.number_of_nodes() == 0:
         raise ConfigError("network", "an empty graph", "at least one supplier, retailer, consumer")
+    limits.check_agents("network", f"a graph of {G.number_of_nodes()} nodes", G.number_of_nodes())
 
 
 def _check_kinds(G: nx.DiGraph) -> None:

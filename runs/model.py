@@ -34,6 +34,7 @@ from pullchain.agents.demand import DEMANDS
 from pullchain.agents.firms import Brand, Distributor, Firm, Retailer, Supplier
 from pullchain.agents.ordering import OrderShaping
 from pullchain.agents.policies import POLICIES
+from pullchain.network import limits
 from pullchain.network.builders import default_network
 from pullchain.network.disruptions import Disruptions
 from pullchain.network.errors import ConfigError, check_number
@@ -44,7 +45,7 @@ from pullchain.network.topology import Topology
 
 from . import metrics
 from .collector import RecorderCollector
-from .recorder import Recorder
+from .recorder import Recorder, values_per_period
 
 AGENT_CLASSES: dict[str, type[mesa.Agent]] = {
     "supplier": Supplier,
@@ -136,6 +137,9 @@ class SupplyChainModel(mesa.Model):
         opening = self.ledger()
         self.entered = opening["held"] + opening["in_transit"]
         self._sources = [f for f in self.firms if isinstance(f, Supplier)]
+        if self.horizon is not None:  # the recorder holds every period: check before it does
+            values = values_per_period(len(self.firms), len(self.consumers), record_consumers)
+            limits.check_recording("horizon", self.horizon, self.horizon, values)
         self.recorder = Recorder(
             self.firms, self.consumers, capacity=self.horizon or 128, consumers_too=record_consumers
         )
@@ -161,13 +165,13 @@ class SupplyChainModel(mesa.Model):
                 seller["promotion_length"],
                 seller["promotion_discount"],
             )
-            # A chain in steady state: goods in every shipping slot, orders in every mail slot.
-            for t in range(lane.lead_time):
-                if data["initial_in_transit"]:
-                    lane.shipments[t] = data["initial_in_transit"]
-            for t in range(lane.order_delay):
-                if data["initial_orders"]:
-                    lane.orders[t] = data["initial_orders"] * lane.share
+            # A chain in steady state: goods in every shipping slot, orders in every mail slot
+            # (none at all when they start empty, however long the lead time).
+            if data["initial_in_transit"]:
+                lane.shipments = dict.fromkeys(range(lane.lead_time), data["initial_in_transit"])
+            if data["initial_orders"]:
+                orders = data["initial_orders"] * lane.share
+                lane.orders = dict.fromkeys(range(lane.order_delay), orders)
             lanes[u, v] = lane
         return lanes
 

@@ -36,6 +36,11 @@ FIRM_VARIABLES = (
 CONSUMER_VARIABLES = ("demand", "bought", "waiting")
 
 
+def values_per_period(firms: int, consumers: int, consumers_too: bool = True) -> int:
+    """How many numbers the recorder keeps for each period (8 bytes each)."""
+    return firms * len(FIRM_VARIABLES) + consumers_too * consumers * len(CONSUMER_VARIABLES) + 1
+
+
 class AgentSeries:
     """Growable (periods x agents x variables) array for one group of agents."""
 
