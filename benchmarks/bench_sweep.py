@@ -54,7 +54,7 @@ def timed(sweep, out: Path, **kwargs) -> dict[str, float]:
 def main() -> None:
     replications = int(sys.argv[1]) if len(sys.argv) > 1 else 250
     sweep = parse_sweep(SWEEP.format(replications=replications))
-    n = len(sweep.runs())
+    n = sweep.n_runs
     load = f"{os.getloadavg()[0]:.2f}"
     print(f"sweep: {sweep.describe()} (beer game, 36 periods each)")
     results = {}

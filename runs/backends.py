@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import multiprocessing
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ class InProcess:
     def describe(self) -> str:
         return "in this process"
 
-    def map(self, make_task: Callable[[list[Run]], Task], chunks: list[Chunk]):
+    def map(self, make_task: Callable[[list[Run]], Task], chunks: Iterable[Chunk]):
         for chunk in chunks:
             yield chunk, run_chunk(make_task(chunk.runs))
 
@@ -113,36 +114,58 @@ class LocalProcesses:
             max_workers=n, mp_context=self._ctx, initializer=_init_worker, initargs=(os.getpid(),)
         )
 
-    def map(self, make_task: Callable[[list[Run]], Task], chunks: list[Chunk]):
-        todo = list(chunks)
-        while todo:
-            lost: list[Chunk] = []
-            isolate = [c for c in todo if c.losses >= 2]
-            normal = [c for c in todo if c.losses < 2]
-            if normal:
-                pool = self._pool(min(self.workers, len(normal)))
-                try:
-                    futures = {pool.submit(run_chunk, make_task(c.runs)): c for c in normal}
-                    pending = set(futures)
-                    while pending:
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for future in done:
-                            chunk = futures[future]
-                            try:
-                                result = future.result()
-                            except BrokenProcessPool:
-                                chunk.losses += 1
-                                lost.append(chunk)
-                                continue
-                            yield chunk, result
-                finally:
-                    pool.shutdown(wait=False, cancel_futures=True)
-            for chunk in isolate:
+    def map(self, make_task: Callable[[list[Run]], Task], chunks: Iterable[Chunk]):
+        """Run ``chunks`` (an iterator: a sweep's runs are never all made at once), a few
+        per worker in flight at a time; yield each (chunk, result) as it finishes."""
+        fresh = iter(chunks)
+        lost: list[Chunk] = []
+        while True:
+            for chunk in [c for c in lost if c.losses >= 2]:
                 yield from self._isolated(make_task, chunk)
-            if lost:
-                self.say(f"a worker process died; running the {len(lost)} chunks it took "
-                         "down with it again")  # fmt: skip
-            todo = lost
+            source = itertools.chain([c for c in lost if c.losses < 2], fresh)
+            lost = []
+            yield from self._pool_round(make_task, source, lost)
+            if not lost:
+                return
+            self.say(f"a worker process died; running the {len(lost)} chunks it took "
+                     "down with it again")  # fmt: skip
+
+    def _pool_round(self, make_task, source: Iterator[Chunk], lost: list[Chunk]):
+        """One pool, fed from ``source`` until it is empty or the pool breaks (a worker
+        died); chunks that were running then go to ``lost``."""
+        pool = self._pool(self.workers)
+        futures: dict[Any, Chunk] = {}
+        broken = False
+
+        def fill() -> None:
+            nonlocal broken
+            while not broken and len(futures) < 2 * self.workers:
+                chunk = next(source, None)
+                if chunk is None:
+                    return
+                try:
+                    futures[pool.submit(run_chunk, make_task(chunk.runs))] = chunk
+                except BrokenProcessPool:
+                    lost.append(chunk)  # not this chunk's fault: no loss counted
+                    broken = True
+
+        try:
+            fill()
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in done:
+                    chunk = futures.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        chunk.losses += 1
+                        lost.append(chunk)
+                        broken = True
+                        continue
+                    yield chunk, result
+                fill()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _isolated(self, make_task: Callable[[list[Run]], Task], chunk: Chunk):
         """One run at a time, each in a fresh single-worker pool if the last one died."""
@@ -175,34 +198,42 @@ class DaskCluster:
     def describe(self) -> str:
         return f"Dask scheduler {self.address} ({self.workers} worker threads)"
 
-    def map(self, make_task: Callable[[list[Run]], Task], chunks: list[Chunk]):
+    def map(self, make_task: Callable[[list[Run]], Task], chunks: Iterable[Chunk]):
+        """Run ``chunks`` as tasks, a few per worker thread in flight at a time."""
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        todo = list(chunks)
-        while todo:
-            futures = {}
-            for chunk in todo:
-                future = self.client.submit(
-                    run_chunk, make_task(chunk.runs), pure=False,
-                    key=f"pullchain-sweep-{chunk.name}-{chunk.losses}-{time.monotonic_ns()}",
-                )  # fmt: skip
-                futures[future] = chunk
-            lost = []
-            for future in as_completed(futures, loop=self.client.loop):
-                chunk = futures[future]
-                try:
-                    result = future.result()
-                except KilledWorker:
-                    if len(chunk.runs) == 1:
-                        yield chunk, [died(chunk.runs[0])]
-                    else:  # run its runs one by one, to find the one that kills workers
-                        lost.extend(Chunk([r], chunk.losses + 1) for r in chunk.runs)
-                    continue
-                finally:
-                    future.release()
-                yield chunk, result
-            todo = lost
+        source = iter(chunks)
+        futures: dict[Any, Chunk] = {}
+        running = as_completed(loop=self.client.loop)
+
+        def submit(chunk: Chunk) -> None:
+            future = self.client.submit(
+                run_chunk, make_task(chunk.runs), pure=False,
+                key=f"pullchain-sweep-{chunk.name}-{chunk.losses}-{time.monotonic_ns()}",
+            )  # fmt: skip
+            futures[future] = chunk
+            running.add(future)
+
+        for chunk in itertools.islice(source, 2 * self.workers):
+            submit(chunk)
+        for future in running:
+            chunk = futures.pop(future)
+            try:
+                result = future.result()
+            except KilledWorker:
+                if len(chunk.runs) == 1:
+                    yield chunk, [died(chunk.runs[0])]
+                else:  # run its runs one by one, to find the one that kills workers
+                    for run in chunk.runs:
+                        submit(Chunk([run], chunk.losses + 1))
+                continue
+            finally:
+                future.release()
+            yield chunk, result
+            following = next(source, None)
+            if following is not None:
+                submit(following)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -271,9 +302,3 @@ def _cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def chunk_runs(runs: list[Run], workers: int) -> list[Chunk]:
-    """About eight chunks per worker: few round trips, yet an even finish."""
-    size = max(1, len(runs) // (workers * 8))
-    return [Chunk(runs[i : i + size]) for i in range(0, len(runs), size)]

@@ -31,6 +31,15 @@ from pullchain.network import builders
 from pullchain.network.disruptions import parse as parse_disruption
 from pullchain.network.errors import ConfigError, check_number
 from pullchain.network.io import read_network
+from pullchain.network.limits import (
+    LimitError,
+    check_depth,
+    check_input_file,
+    check_parts,
+    check_recording,
+    check_runs,
+    check_text,
+)
 from pullchain.network.regimes import REGIMES, InformationRegime
 from pullchain.network.schema import EDGE_DEFAULTS, NODE_DEFAULTS, validate_network
 from pullchain.network.topology import Topology
@@ -80,6 +89,9 @@ class Scenario:
     source: Path | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.data, Mapping):
+            raise ConfigError("scenario", self.data, "a table of scenario fields")
+        check_depth("scenario", self.data)  # before deepcopy recurses into it
         self.data = copy.deepcopy(dict(self.data))
         self._check()
 
@@ -87,24 +99,13 @@ class Scenario:
     @classmethod
     def from_toml(cls, text: str, source: Path | None = None) -> Scenario:
         """Parse TOML text; a syntax error names the file and the line."""
-        where = str(source) if source else "scenario"
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(where, "(TOML text)", f"valid TOML: {err}") from None
-        return cls(data, source)
+        return cls(load_toml(text, str(source) if source else "scenario"), source)
 
     @classmethod
     def from_file(cls, path: str | Path) -> Scenario:
         """Read a scenario file."""
         path = Path(path)
-        if not path.is_file():
-            raise ConfigError("scenario", str(path), "an existing .toml file")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise ConfigError("scenario", str(path), f"a readable UTF-8 file ({err})") from None
-        return cls.from_toml(text, path.resolve())
+        return cls.from_toml(read_text("scenario", path, "an existing .toml file"), path.resolve())
 
     @classmethod
     def preset(cls, name: str) -> Scenario:
@@ -220,6 +221,14 @@ class Scenario:
         self, *, regime: str | None = None, seed: int | None = None, **kwargs: Any
     ) -> SupplyChainModel:
         """A ``SupplyChainModel`` for this scenario (``regime``/``seed`` override it)."""
+        try:
+            return self._model(regime, seed, **kwargs)
+        except LimitError as err:  # the model's horizon is the scenario's steps
+            if err.field != "horizon":
+                raise
+            raise LimitError("steps", self.steps, err.limit, err.amount, derived=True) from None
+
+    def _model(self, regime: str | None, seed: int | None, **kwargs: Any) -> SupplyChainModel:
         from .model import SupplyChainModel  # Mesa is slow to import: only when a run needs it
 
         return SupplyChainModel(
@@ -255,11 +264,18 @@ class Scenario:
         data["replications"] = check_number(
             "replications", self.get("replications"), minimum=2, integer=True
         )
+        check_runs("replications", 2 * data["replications"])  # a comparison runs two regimes
         self._check_network()
         self._check_regime()
         self._check_layers()
         # Build once so that builder arguments, attribute values and names all fail now.
         G = self.network()
+        from .recorder import values_per_period  # numpy and pandas: only when checking
+
+        firms = sum(kind != "consumer" for _, kind in G.nodes(data="kind"))
+        # Every run records at least its firms in every period (consumers: see model()).
+        values = values_per_period(firms, G.number_of_nodes() - firms, consumers_too=False)
+        check_recording("steps", data["steps"], data["steps"], values)
         self._check_names(G)
         check_components(G)
         self.regime()
@@ -311,6 +327,15 @@ class Scenario:
         _table(data, "nodes")
         for key in data.get("nodes", {}):
             _table(data["nodes"], key, f'nodes."{key}"')
+        layers = [("consumers", consumers), ("firms", data.get("firms", {}))]
+        layers += [(f"kinds.{k}", v) for k, v in data.get("kinds", {}).items()]
+        layers += [(f'nodes."{k}"', v) for k, v in data.get("nodes", {}).items()]
+        for where, attrs in layers:
+            for key in ("demand_params", "policy_params"):
+                if key in attrs and not isinstance(attrs[key], dict):
+                    raise ConfigError(f"{where}.{key}", attrs[key], "a table of parameters")
+            if "label" in attrs and not isinstance(attrs["label"], str):
+                raise ConfigError(f"{where}.label", attrs["label"], "text (a name to show)")
 
     def _check_disruptions(self, G: nx.DiGraph) -> None:
         """``[[disruptions]]``: a list of tables naming firms and edges of the network."""
@@ -444,7 +469,9 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
 
     A quoted part keeps its dots: ``nodes."retailer 1".policy``.
     """
+    check_text("--set", path)
     parts = _split_path(path)
+    check_parts(path, len(parts))
     if not parts or any(not p for p in parts):
         raise ConfigError("--set", path, "a dotted field path such as network.lead_time")
     table = data
@@ -474,12 +501,36 @@ def _split_path(path: str) -> list[str]:
 
 def parse_value(text: str) -> Any:
     """A ``--set`` value: a TOML value (number, bool, string, array, inline table), or bare text."""
+    check_text("--set", text)
     try:
         value = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError):
+        return text  # bare text (a 5,000-digit number is text too: Python will not read it)
     # Dates and times are TOML values too, but no scenario field takes one: keep the text.
     return value if isinstance(value, str | int | float | bool | list | dict) else text
+
+
+def read_text(field: str, path: Path, expected: str) -> str:
+    """An input file's text: UTF-8 (a byte-order mark is allowed), size checked first."""
+    if not path.is_file():
+        raise ConfigError(field, str(path), expected)
+    check_input_file(field, path)
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(field, str(path), f"a readable UTF-8 file ({err})") from None
+
+
+def load_toml(text: str, where: str) -> dict[str, Any]:
+    """Parse TOML text after checking its size and depth; errors name ``where``."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as some editors write
+    check_text(where, text)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(where, "(TOML text)", f"valid TOML: {err}") from None
+    except (ValueError, RecursionError) as err:  # e.g. an integer of 5,000 digits
+        raise ConfigError(where, "(TOML text)", f"TOML that Python can read ({err})") from None
 
 
 def preset_names() -> list[str]:

@@ -20,11 +20,12 @@ twice is recorded as failed).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import platform
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -62,10 +63,13 @@ class Outcome:
         return self.done_before + self.ran >= self.total
 
 
-def chunk_runs(runs: list[Run], workers: int) -> list[Chunk]:
-    """About eight chunks per worker: few round trips, yet an even finish."""
-    size = max(1, len(runs) // (workers * 8))
-    return [Chunk(runs[i : i + size]) for i in range(0, len(runs), size)]
+def chunk_runs(runs: Iterable[Run], count: int, workers: int) -> Iterator[Chunk]:
+    """The ``count`` runs in chunks of about an eighth of a worker's share: few round
+    trips, yet an even finish. Chunks are made as they are asked for."""
+    size = max(1, count // (workers * 8))
+    runs = iter(runs)
+    while chunk := list(itertools.islice(runs, size)):
+        yield Chunk(chunk)
 
 
 def prepare_folder(
@@ -115,8 +119,8 @@ def manifest(sweep: Sweep) -> dict[str, Any]:
         "spec": sweep.spec(),
         "imports": sweep.imports,
         "plugins": sweep.plugins,
-        "runs": len(sweep.runs()),
-        "cells": len(sweep.cells()),
+        "runs": sweep.n_runs,
+        "cells": sweep.n_cells,
         "pullchain": __version__,
         "packages": packages,
         "python": sys.version,
@@ -142,12 +146,12 @@ def run_sweep(
     ``update(n)`` (a tqdm bar), fed as runs finish.
     """
     out = Path(out)
-    runs = sweep.runs()
     done = prepare_folder(sweep, out, say)
-    todo = [r for r in runs if r.key not in done]
-    outcome = Outcome(total=len(runs), done_before=len(runs) - len(todo), out=out)
-    if not todo:
+    outcome = Outcome(total=sweep.n_runs, done_before=len(done), out=out)
+    n_todo = outcome.total - outcome.done_before
+    if n_todo <= 0:
         return outcome
+    todo = (r for r in sweep.runs() if r.key not in done)
     backend = backend or make_backend(workers, scheduler)
     if hasattr(backend, "say"):
         backend.say = say
@@ -164,15 +168,15 @@ def run_sweep(
             (out / store.TIMESERIES).mkdir(exist_ok=True)
         say(f"sweep {sweep.name}: {sweep.describe()}"
             + (f", {outcome.done_before} already done" if outcome.done_before else "")
-            + f"; running {len(todo)} on {outcome.backend}")  # fmt: skip
-        chunks = chunk_runs(todo, backend.workers)
+            + f"; running {n_todo} on {outcome.backend}")  # fmt: skip
+        chunks = chunk_runs(todo, n_todo, backend.workers)
         types_ = sweep.param_types()
 
         def make_task(some: list[Run]) -> Task:
             return Task(sweep.base, some, sweep.record_every, sweep.imports, sweep.plugins)
 
         start = time.perf_counter()
-        bar = progress(len(todo)) if progress else contextlib.nullcontext()
+        bar = progress(n_todo) if progress else contextlib.nullcontext()
         with bar as b:
             for chunk, result in backend.map(make_task, chunks):
                 rows = [row for row, _ in result]

@@ -14,16 +14,16 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pullchain.network.errors import ConfigError, check_number
+from pullchain.network.limits import VALUES, check_divisor, check_runs, check_values
 
 from .plugins import load_imports
-from .scenarios import Scenario
+from .scenarios import Scenario, load_toml, read_text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -38,7 +38,6 @@ NOT_PARAMETERS = {
     "replications": "set `replications` at the top of the sweep file",
     "regime.name": "list the regimes in `regimes = [...]`",
 }
-MAX_VALUES = 100_000
 
 
 @dataclass(frozen=True)
@@ -74,27 +73,37 @@ class Sweep:
     imports: list[str] = field(default_factory=list)
     plugins: dict[str, str] = field(default_factory=dict)  # module name -> source text
 
-    def cells(self) -> list[dict[str, Any]]:
-        """Every combination of the parameter values, the first parameter varying slowest."""
+    def cells(self) -> Iterator[dict[str, Any]]:
+        """Every combination of the parameter values, the first parameter varying slowest,
+        one at a time (a sweep may have more than fit in memory at once)."""
         names = list(self.parameters)
-        return [dict(zip(names, combo, strict=True))
-                for combo in itertools.product(*self.parameters.values())]  # fmt: skip
+        for combo in itertools.product(*self.parameters.values()):
+            yield dict(zip(names, combo, strict=True))
+
+    @property
+    def n_cells(self) -> int:
+        """How many cells, counted without listing them."""
+        return math.prod(len(v) for v in self.parameters.values())
+
+    @property
+    def n_runs(self) -> int:
+        """How many runs: cells x regimes x replications."""
+        return self.n_cells * len(self.regimes) * self.replications
 
     def seeds(self) -> list[int]:
         from .compare import replication_seeds
 
         return replication_seeds(self.seed, self.replications)
 
-    def runs(self) -> list[Run]:
-        """Every run, in order: cell, then replication, then regime (pairs side by side)."""
+    def runs(self) -> Iterator[Run]:
+        """Every run, in order: cell, then replication, then regime (pairs side by side),
+        made one at a time as they are asked for."""
         seeds = self.seeds()
-        out = []
         for c, params in enumerate(self.cells()):
             items = tuple(params.items())
             for r, seed in enumerate(seeds):
                 for regime in self.regimes:
-                    out.append(Run(run_key(params, regime, r), c, items, regime, r, seed))
-        return out
+                    yield Run(run_key(params, regime, r), c, items, regime, r, seed)
 
     def param_types(self) -> dict[str, pa.DataType]:
         """The Parquet type of each parameter's column."""
@@ -125,9 +134,12 @@ class Sweep:
         }
 
     def describe(self) -> str:
-        n_cells = len(self.cells())
-        return (f"{n_cells} cell{'s' * (n_cells != 1)} x {len(self.regimes)} regimes x "
-                f"{self.replications} replications = {len(self.runs())} runs")  # fmt: skip
+        return _describe(self.n_cells, len(self.regimes), self.replications)
+
+
+def _describe(cells: int, regimes: int, replications: int) -> str:
+    return (f"{cells} cell{'s' * (cells != 1)} x {regimes} regimes x {replications} "
+            f"replications = {cells * regimes * replications} runs")  # fmt: skip
 
 
 def run_key(params: Mapping[str, Any], regime: str, replication: int) -> str:
@@ -142,21 +154,12 @@ def run_key(params: Mapping[str, Any], regime: str, replication: int) -> str:
 def load_sweep(path: str | Path) -> Sweep:
     """Read and check a sweep file."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError("sweep", str(path), "an existing sweep .toml file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError("sweep", str(path), f"a readable UTF-8 file ({err})") from None
-    return parse_sweep(text, path.resolve())
+    return parse_sweep(read_text("sweep", path, "an existing sweep .toml file"), path.resolve())
 
 
 def parse_sweep(text: str, source: Path | None = None) -> Sweep:
     """Check a sweep file's text; every problem is a ConfigError naming the field."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(str(source or "sweep"), "(TOML text)", f"valid TOML: {err}") from None
+    data = load_toml(text, str(source or "sweep"))
     for key in data:
         if key not in SWEEP_FIELDS:
             raise ConfigError(key, data[key], "a sweep field: " + ", ".join(sorted(SWEEP_FIELDS)))
@@ -176,8 +179,22 @@ def parse_sweep(text: str, source: Path | None = None) -> Sweep:
             raise ConfigError(f"set.{err.field}", err.value, err.expected) from None
     base = base.resolved()
 
+    regimes = _regimes(data.get("regimes", ["opaque", base.shared_regime]), base)
+    replications = check_number(
+        "replications", data.get("replications", base.replications), minimum=1, integer=True
+    )
+    seed = check_number("seed", data.get("seed", base.seed), minimum=0, integer=True)
+
+    # Count the runs before any value is listed or checked: a sweep of 7 fields x 10
+    # values is 10 million cells, refused at once rather than built.
+    specs = _flatten("parameters", data.get("parameters", {}), ranges=True)
+    counts = {path: _count_values(f'parameters."{path}"', spec) for path, spec in specs.items()}
+    n_cells = math.prod(counts.values())
+    check_runs("sweep", n_cells * len(regimes) * replications,
+               shown=_describe(n_cells, len(regimes), replications))  # fmt: skip
+
     parameters: dict[str, list[Any]] = {}
-    for path, spec in _flatten("parameters", data.get("parameters", {}), ranges=True).items():
+    for path, spec in specs.items():
         where = f'parameters."{path}"'
         if path in NOT_PARAMETERS:
             raise ConfigError(where, spec, f"another field ({NOT_PARAMETERS[path]})")
@@ -191,23 +208,6 @@ def parse_sweep(text: str, source: Path | None = None) -> Sweep:
                 raise ConfigError(where, value, f"a valid value of this field: {err}") from None
         parameters[path] = values
 
-    regimes = data.get("regimes", ["opaque", base.shared_regime])
-    if not isinstance(regimes, list) or not regimes:
-        raise ConfigError("regimes", regimes, 'a non-empty list, e.g. ["opaque", "transparent"]')
-    for name in regimes:
-        if not isinstance(name, str):
-            raise ConfigError("regimes", name, "a regime name (text)")
-        try:
-            base.regime(name)
-        except ConfigError as err:
-            raise ConfigError("regimes", name, err.expected) from None
-    if len(set(regimes)) != len(regimes):
-        raise ConfigError("regimes", regimes, "each regime once")
-
-    replications = check_number(
-        "replications", data.get("replications", base.replications), minimum=1, integer=True
-    )
-    seed = check_number("seed", data.get("seed", base.seed), minimum=0, integer=True)
     record = data.get("record", {})
     if not isinstance(record, dict):
         raise ConfigError("record", record, "a [record] table (timeseries, every)")
@@ -235,6 +235,21 @@ def parse_sweep(text: str, source: Path | None = None) -> Sweep:
         imports=imports,
         plugins=plugins,
     )
+
+
+def _regimes(regimes: Any, base: Scenario) -> list[str]:
+    if not isinstance(regimes, list) or not regimes:
+        raise ConfigError("regimes", regimes, 'a non-empty list, e.g. ["opaque", "transparent"]')
+    for name in regimes:
+        if not isinstance(name, str):
+            raise ConfigError("regimes", name, "a regime name (text)")
+        try:
+            base.regime(name)
+        except ConfigError as err:
+            raise ConfigError("regimes", name, err.expected) from None
+    if len(set(regimes)) != len(regimes):
+        raise ConfigError("regimes", regimes, "each regime once")
+    return regimes
 
 
 def _load_base(ref: str, folder: Path) -> Scenario:
@@ -292,6 +307,18 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
+def _count_values(where: str, spec: Any) -> int:
+    """How many values a parameter takes, without listing them (a range is counted)."""
+    if isinstance(spec, dict):
+        count = _range_count(where, spec)
+    elif isinstance(spec, list):
+        count = len(spec)
+    else:
+        count = 1  # not a list: _values names the problem
+    check_values(where, count)
+    return count
+
+
 def _values(where: str, spec: Any) -> list[Any]:
     """The values of one parameter: a list, or a range table {start, stop, num | step}."""
     if isinstance(spec, dict):
@@ -321,7 +348,7 @@ def _values(where: str, spec: Any) -> list[Any]:
     return values
 
 
-def _expand_range(where: str, spec: dict[str, Any]) -> list[Any]:
+def _range_bounds(where: str, spec: dict[str, Any]) -> tuple[float, float]:
     for key in spec:
         if key not in RANGE_FIELDS:
             raise ConfigError(f"{where}.{key}", spec[key], "start, stop, and num or step")
@@ -329,27 +356,42 @@ def _expand_range(where: str, spec: dict[str, Any]) -> list[Any]:
         if key not in spec:
             raise ConfigError(f"{where}.{key}", None, "a number (a range needs start and stop)")
         check_number(f"{where}.{key}", spec[key])
-    start, stop = spec["start"], spec["stop"]
     if ("num" in spec) == ("step" in spec):
         raise ConfigError(where, spec, "a range with either num or step (one of them)")
-    ints = isinstance(start, int) and isinstance(stop, int)
+    return spec["start"], spec["stop"]
+
+
+def _range_count(where: str, spec: dict[str, Any]) -> int:
+    """How many values the range {start, stop, num | step} holds, checked."""
+    start, stop = _range_bounds(where, spec)
     if "num" in spec:
-        num = check_number(f"{where}.num", spec["num"], minimum=1, maximum=MAX_VALUES, integer=True)
-        if num == 1:
-            return [start]
-        values = [start + (stop - start) * i / (num - 1) for i in range(num)]
-        values = [round(v, 12) for v in values]
-        if ints and all(float(v).is_integer() for v in values):
-            return [int(v) for v in values]
-        return [float(v) for v in values]
+        return check_number(f"{where}.num", spec["num"], minimum=1, integer=True)
     step = check_number(f"{where}.step", spec["step"])
+    check_divisor(f"{where}.step", step)
     if step == 0 or (stop - start) * step < 0:
         raise ConfigError(
             f"{where}.step", step, f"a step that leads from {start} to {stop} (non-zero, that sign)"
         )
-    count = math.floor((stop - start) / step + 1e-9) + 1
-    if count > MAX_VALUES:
-        raise ConfigError(where, spec, f"at most {MAX_VALUES} values")
+    span = (stop - start) / step  # finite: both bounded, the step not tiny
+    if span >= VALUES.value():
+        check_values(where, math.floor(span) + 1)
+    return math.floor(span + 1e-9) + 1
+
+
+def _expand_range(where: str, spec: dict[str, Any]) -> list[Any]:
+    count = _range_count(where, spec)
+    check_values(where, count)
+    start, stop = spec["start"], spec["stop"]
+    ints = isinstance(start, int) and isinstance(stop, int)
+    if "num" in spec:
+        if count == 1:
+            return [start]
+        values = [start + (stop - start) * i / (count - 1) for i in range(count)]
+        values = [round(v, 12) for v in values]
+        if ints and all(float(v).is_integer() for v in values):
+            return [int(v) for v in values]
+        return [float(v) for v in values]
+    step = spec["step"]
     if ints and isinstance(step, int):
         return [start + i * step for i in range(count)]
     return [float(round(start + i * step, 12)) for i in range(count)]
