@@ -22,6 +22,7 @@ import networkx as nx
 import numpy as np
 
 from .errors import ConfigError
+from .limits import check_input_file, check_text
 from .schema import validate_network
 
 SUFFIXES: tuple[str, ...] = (".json", ".graphml")
@@ -90,6 +91,7 @@ def read_network(path: str | Path) -> nx.DiGraph:
     suffix = _format(path)
     if not path.is_file():
         raise ConfigError("path", str(path), "an existing file")
+    check_input_file("path", path)  # before a byte is parsed
     try:
         G = _read_json(path) if suffix == ".json" else _read_graphml(path)
     except OSError as err:
@@ -105,11 +107,16 @@ def _read_json(path: Path) -> nx.DiGraph:
     """Node-link JSON to a graph; any malformation becomes ConfigError naming the file."""
     expected = "a node-link JSON network"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ConfigError("path", str(path), f"{expected} (line {err.lineno}: {err.msg})") from None
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError("path", str(path), f"{expected} (UTF-8 text)") from None
+    check_text(f"path {str(path)!r}", text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError("path", str(path), f"{expected} (line {err.lineno}: {err.msg})") from None
+    except RecursionError:
+        raise ConfigError("path", str(path), f"{expected} (nested too deep)") from None
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
         raise ConfigError("path", str(path), f"{expected} (an object with a 'nodes' list)")
     data.setdefault("directed", True)
@@ -131,7 +138,7 @@ def _read_graphml(path: Path) -> nx.DiGraph:
         raise ConfigError("path", str(path), f"{expected} ({type(err).__name__}: {err})") from None
     try:
         return _from_graphml(G)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, AttributeError, RecursionError) as err:
         raise ConfigError("path", str(path), f"{expected} (bad pullchain data: {err})") from None
 
 
@@ -171,7 +178,15 @@ def _to_graphml(H: nx.DiGraph) -> nx.DiGraph:
 
 def _decode(data: dict[str, Any], names: list[str]) -> dict[str, Any]:
     """Undo ``_encode``; ``Infinity``/``NaN`` come back as floats."""
-    return {k: json.loads(v) if k in names else v for k, v in data.items()}
+    return {k: _json_value(k, v) if k in names else v for k, v in data.items()}
+
+
+def _json_value(name: str, text: Any) -> Any:
+    """One attribute written as JSON text, its depth checked before it is decoded."""
+    if not isinstance(text, str):
+        raise ValueError(f"attribute {name!r} should hold JSON text, not {type(text).__name__}")
+    check_text(f"attribute {name!r}", text)
+    return json.loads(text)
 
 
 def _from_graphml(G: nx.DiGraph) -> nx.DiGraph:
@@ -181,7 +196,11 @@ def _from_graphml(G: nx.DiGraph) -> nx.DiGraph:
         if graph.get(key) == {}:
             del graph[key]
     id_type = graph.pop(_ID_TYPE, "str")
-    names = json.loads(graph.pop(_JSON_ATTRS, "{}"))
+    names = _json_value(_JSON_ATTRS, graph.pop(_JSON_ATTRS, "{}"))
+    if not isinstance(names, dict) or not all(
+        isinstance(v, list) and all(isinstance(n, str) for n in v) for v in names.values()
+    ):
+        raise ValueError(f"{_JSON_ATTRS} should map graph, node and edge to lists of names")
     names = {k: list(names.get(k, [])) for k in ("graph", "node", "edge")}
     as_id = int if id_type == "int" else str
     out = G.__class__()
