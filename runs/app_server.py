@@ -9,6 +9,7 @@ does it), see docs/app.md.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
@@ -78,11 +79,22 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _check_port(host: str, port: int) -> None:
-    with socket.socket() as s:
+    """The server can listen on ``host:port``: the host is this machine's, the port free."""
+    if not 1 <= port <= 65535:
+        raise ConfigError("--port", port, "a port from 1 to 65535")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as err:
+        expected = "an address or name of this machine to listen on, e.g. 127.0.0.1"
+        raise ConfigError("--host", host, f"{expected} ({err})") from None
+    with socket.socket(family, kind, proto) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
         try:
-            s.bind((host, port))
+            s.bind(address)
         except OSError as err:
+            if err.errno == errno.EADDRNOTAVAIL:
+                expected = "an address of this machine to listen on, e.g. 127.0.0.1"
+                raise ConfigError("--host", host, f"{expected} ({err.strerror})") from None
             raise ConfigError("--port", port, f"a free port on {host} ({err.strerror})") from None
 
 

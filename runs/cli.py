@@ -12,16 +12,16 @@ import contextlib
 import json
 import math
 import os
+import secrets
 import shutil
 import sys
-import tempfile
 import tomllib
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pullchain.network.errors import ConfigError
+from pullchain.network.errors import INT_MAX, ConfigError, printable
 
 from . import __version__
 from .formatting import format_number as _fmt
@@ -167,24 +167,25 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     app.add_argument("--host", default="127.0.0.1",
                      help="address to listen on (default: 127.0.0.1, this machine)")  # fmt: skip
-    app.add_argument("--port", type=_int_at_least("--port", 1), default=8765,
-                     help="port (default: 8765)")  # fmt: skip
+    app.add_argument("--port", type=_int_at_least("--port", 1, 65535), default=8765,
+                     help="port, 1 to 65535 (default: 8765)")  # fmt: skip
     app.add_argument("--results", type=Path, default=Path("sweeps"), metavar="DIR",
                      help="sweep results the explorer may open (default: ./sweeps)")  # fmt: skip
     return parser
 
 
-def _int_at_least(flag: str, minimum: int) -> Callable[[str], int]:
+def _int_at_least(flag: str, minimum: int, maximum: int = INT_MAX) -> Callable[[str], int]:
+    expected = f"an integer >= {minimum}" + (f" and <= {maximum}" if maximum < INT_MAX else "")
+
     def parse(text: str) -> int:
         try:
-            value = int(text)
+            value = int(text) if len(text) <= 100 else None
         except ValueError:
+            value = None
+        if value is None or not minimum <= value <= maximum:
+            shown = text if len(text) <= 40 else text[:30] + f"... ({len(text)} characters)"
             raise argparse.ArgumentTypeError(
-                f"{flag}: got {text!r}, expected an integer >= {minimum}"
-            ) from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(
-                f"{flag}: got {value}, expected an integer >= {minimum}"
+                printable(f"{flag}: got {shown!r}, expected {expected}")
             )
         return value
 
@@ -234,7 +235,13 @@ def check_out(out: Path | None) -> None:
 def staged(out: Path) -> Iterator[Path]:
     """A temporary folder beside ``out`` that becomes ``out`` only if everything was written."""
     parent = out.resolve().parent
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+    while True:  # made with the user's umask (tempfile.mkdtemp would make it 0700)
+        tmp = parent / f".{out.name}.{secrets.token_hex(6)}"
+        try:
+            tmp.mkdir()
+            break
+        except FileExistsError:
+            continue
     try:
         yield tmp
         if out.exists():
@@ -262,7 +269,7 @@ def dump_json(data: Any) -> str:
 
 def _say(args: argparse.Namespace, message: str) -> None:
     if not args.quiet and not getattr(args, "json", False):
-        print(message, file=sys.stderr)
+        print(printable(message), file=sys.stderr)
 
 
 def _progress(args: argparse.Namespace, total: int, what: str):
@@ -485,15 +492,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (ConfigError, UsageError) as err:
-        print(f"pullchain: error: {err}", file=sys.stderr)
-        return 2
+        return _user_error(str(err))
     except KeyboardInterrupt:
         print("pullchain: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as err:  # the machine's doing (a full disk, a read-only folder, ...)
+        where = f"{err.filename}: " if err.filename else ""
+        return _user_error(f"{where}{err.strerror or err} (a problem with files or the network)")
+    except MemoryError:
+        return _user_error("out of memory (make the network, the steps or the sweep smaller)")
+    except SystemExit as err:  # code pullchain ran for the user (a plug-in) called sys.exit
+        return _user_error(f"code run for this command called sys.exit({err.code!r})")
     except Exception as err:  # a bug in pullchain, not the user's input
-        print(f"pullchain: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        message = printable(f"pullchain: internal error: {type(err).__name__}: {err}")
+        print(message, file=sys.stderr)
         if os.environ.get("PULLCHAIN_DEBUG"):
             traceback.print_exc()
         else:
@@ -502,6 +516,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return 1
+
+
+def _user_error(message: str) -> int:
+    """Exit status 2 with one line: the problem is the input or the machine, not pullchain."""
+    line = " ".join(printable(message).splitlines())
+    print(f"pullchain: error: {line}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
