@@ -56,8 +56,12 @@ class Limit:
         bytes a number of steps would record).
         """
         if amount > self.value():
-            derived = shown is not None
-            raise LimitError(field, shown if derived else amount, self, amount, derived=derived)
+            # A number the amount is derived from (steps, for bytes) is followed by the
+            # amount; a description (of a file, of a sweep) says it already.
+            derived = shown is not None and not isinstance(shown, str)
+            raise LimitError(
+                field, amount if shown is None else shown, self, amount, derived=derived
+            )
 
     def format(self, amount: float) -> str:
         """An amount in this limit's unit, for messages (amounts may be huge integers)."""
@@ -201,12 +205,12 @@ def check_input_file(field: str, path: Path) -> None:
         size = path.stat().st_size
     except OSError:
         return  # the reader names the missing or unreadable file
-    INPUT_BYTES.check(field, size, shown=str(path))
+    INPUT_BYTES.check(field, size, shown=f"{path} ({INPUT_BYTES.format(size)})")
 
 
 def check_text(field: str, text: str) -> None:
     """TOML or JSON text, before it is parsed: its size and its nesting depth."""
-    INPUT_BYTES.check(field, len(text), shown=f"{len(text)} characters")
+    INPUT_BYTES.check(field, len(text), shown=f"text of {len(text):,} characters")
     depth = text_depth(text)
     DEPTH.check(field, depth, shown=f"text nested {depth} deep")
 
