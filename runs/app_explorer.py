@@ -68,11 +68,13 @@ def load_results(root: Path, name: str) -> pd.DataFrame:
     except ImportError:
         read_results = None
     if read_results is not None:
+        damaged: list = []
         try:
-            frame = read_results(folder)
+            frame = read_results(folder, damaged)  # never through a link, damage left out
             if isinstance(frame, pd.DataFrame):
                 if "status" in frame:  # failed runs have no metrics
                     frame = frame[frame["status"] == "ok"].reset_index(drop=True)
+                frame.attrs["damaged"] = [str(item) for item in damaged]
                 return frame
         except Exception:  # fall back to reading the files as they are
             pass

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pullchain.network.errors import ConfigError
+from pullchain.network.errors import ConfigError, printable
 
 from . import store
 from .formatting import format_number as _fmt
@@ -108,15 +108,20 @@ def marginal(
 
 
 # -- printing ------------------------------------------------------------------------------------
+def _print(text: str = "") -> None:
+    """Print ``text`` with control characters escaped: names and values come from files."""
+    print("\n".join(printable(line) for line in text.split("\n")))
+
+
 def print_table(table: pd.DataFrame, parameters: list[str], header: str) -> None:
-    print(header)
+    _print(header)
     for (regime, metric), block in table.groupby(["regime", "metric"], sort=False):
         baseline = block["baseline"].iloc[0]
-        print(f"\n  {metric}: {regime} - {baseline}, mean over paired replications")
+        _print(f"\n  {metric}: {regime} - {baseline}, mean over paired replications")
         widths = [max(len(p), *(len(_fmt(v)) for v in block[p])) for p in parameters]
         head = "  ".join(f"{p:>{w}}" for p, w in zip(parameters, widths, strict=True))
         cols = f"{'n':>4} {baseline:>12} {regime:>12} {'change':>12}   {'95% CI':<25} {'%':>8}"
-        print(f"  {head}  {cols}" if parameters else f"  {cols}")
+        _print(f"  {head}  {cols}" if parameters else f"  {cols}")
         for _, row in block.iterrows():
             values = zip(parameters, widths, strict=True)
             cells = "  ".join(f"{_fmt(row[p]):>{w}}" for p, w in values)
@@ -125,8 +130,8 @@ def print_table(table: pd.DataFrame, parameters: list[str], header: str) -> None
             flag = " *" if row.ci_low > 0 or row.ci_high < 0 else ""
             line = (f"{row.n:>4} {_fmt(row.baseline_mean):>12} {_fmt(row.regime_mean):>12} "
                     f"{_fmt(row.change):>12}   {ci:<25} {pct:>8}{flag}")  # fmt: skip
-            print(f"  {cells}  {line}" if parameters else f"  {line}")
-    print("\n  * the 95% confidence interval of the paired change excludes zero")
+            _print(f"  {cells}  {line}" if parameters else f"  {line}")
+    _print("\n  * the 95% confidence interval of the paired change excludes zero")
 
 
 def _clean(value: Any) -> Any:
@@ -314,12 +319,20 @@ def report(
         raise ConfigError("--out", str(out), "a folder inside an existing one")
     if out is not None and out.exists() and not out.is_dir():
         raise ConfigError("--out", str(out), "a folder for the figures (this is a file)")
-    results = store.read_results(folder)
+    damaged: list[store.Damaged] = []
+    results = store.read_results(folder, damaged)
+    for item in damaged:  # a damaged folder is still reported, without those chunks
+        say(f"note: left out {item} (resuming the sweep quarantines it and runs it again)")
     if results.empty:
         raise ConfigError("sweep folder", str(folder), "a sweep with finished runs (none yet)")
+    absent = [p for p in ["cell", "replication", *parameters] if p not in results.columns]
+    if absent:
+        raise ConfigError(
+            "sweep folder", str(folder), f"results with a column for {', '.join(absent)}"
+        )
     table = paired_table(results, parameters, regimes)
     failed = int((results["status"] != "ok").sum())
-    missing = int(manifest.get("runs", len(results))) - len(results)
+    missing = int(manifest.get("runs") or len(results)) - len(results)
     figures = save_figures(results, table, parameters, regimes, out) if out is not None else []
     name = Path(manifest.get("sweep_file") or "sweep").stem
     if as_json:
