@@ -14,9 +14,11 @@ import socket
 import time
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pullchain.network.limits import applied
 
 from . import store
 from .plugins import load_plugins
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from .model import SupplyChainModel
 
 WORKER_DIED = "the worker process running it died (killed by a signal, or out of memory)"
+"""Recorded as ``WorkerDied: ...``; such a run is tried again when the sweep resumes."""
 
 
 @dataclass
@@ -38,13 +41,15 @@ class Task:
     record_every: int
     imports: list[str]
     plugins: dict[str, str]
+    limits: dict[str, str] = field(default_factory=dict)  # limits.current() of the driver
 
 
 def run_chunk(task: Task) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     """Run a chunk of runs; never raises for a run's error (that run is recorded as failed)."""
-    load_plugins(task.imports, task.plugins)
-    cache: dict[tuple, Scenario] = {}
-    return [execute(task.base, run, task.record_every, cache) for run in task.runs]
+    with applied(task.limits):
+        load_plugins(task.imports, task.plugins)
+        cache: dict[tuple, Scenario] = {}
+        return [execute(task.base, run, task.record_every, cache) for run in task.runs]
 
 
 def _worker_name() -> str:
@@ -85,7 +90,7 @@ def execute(
             series = _series(model, run.key, record_every)
         row.update(status="ok", error=None, traceback=None)
         row.update({k: float(v) for k, v in metrics.items()})
-    except Exception as err:
+    except (Exception, SystemExit) as err:  # a plug-in's sys.exit fails its run, no more
         row.update(
             status="failed",
             error=f"{type(err).__name__}: {err}",
@@ -139,6 +144,6 @@ def died(run: Run) -> tuple[dict[str, Any], None]:
         "replication": run.replication, "seed": run.seed,
         "params": json.dumps(run.params_dict, sort_keys=True),
         **{k: _column_value(v) for k, v in run.params},
-        "status": "failed", "error": f"WorkerDied: {WORKER_DIED}", "traceback": None,
+        "status": "failed", "error": f"{store.WORKER_DIED}: {WORKER_DIED}", "traceback": None,
         "elapsed_s": math.nan, "worker": None,
     }, None  # fmt: skip

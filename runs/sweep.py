@@ -20,6 +20,7 @@ twice is recorded as failed).
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import math
 import platform
@@ -32,15 +33,19 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from pullchain.network import limits
 from pullchain.network.errors import ConfigError
 
 from . import __version__, store
 from .backends import Chunk, make_backend
 from .execute import Task, rerun
+from .folder_lock import FolderLock
 from .sweep_file import Run, Sweep, load_sweep, parse_sweep
 
 __all__ = ["Outcome", "load_sweep", "parse_sweep", "rerun", "run_sweep"]
 
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+"""Errors of writing files: the disk or the folder, not the sweep."""
 PACKAGES = ("numpy", "mesa", "networkx", "pandas", "pyarrow", "dask", "distributed")
 
 
@@ -72,16 +77,26 @@ def chunk_runs(runs: Iterable[Run], count: int, workers: int) -> Iterator[Chunk]
         yield Chunk(chunk)
 
 
-def prepare_folder(
-    sweep: Sweep, out: Path, say: Callable[[str], None] = lambda message: None
-) -> set[str]:
-    """Check ``out`` can take this sweep; return the keys of runs already there (resume)."""
-    out = Path(out)
+def check_out(out: Path) -> None:
+    """``out`` can be a sweep folder: a folder (or nothing yet) in an existing folder."""
     if out.exists() and not out.is_dir():
         raise ConfigError("--out", str(out), "a folder (this is a file)")
     if not out.resolve().parent.is_dir():
         raise ConfigError("--out", str(out), f"a folder inside an existing one "
                           f"({out.resolve().parent} is missing)")  # fmt: skip
+
+
+def prepare_folder(
+    sweep: Sweep, out: Path, say: Callable[[str], None] = lambda message: None
+) -> set[str]:
+    """Check ``out`` can take this sweep; return the keys of runs already there (resume).
+
+    On resume, every chunk is read whole: damaged ones (unreadable, foreign, written
+    twice, links) are moved to ``quarantine/`` and their runs run again; runs whose
+    worker died are run again, up to ``PULLCHAIN_MAX_RETRIES`` resumes each.
+    """
+    out = Path(out)
+    check_out(out)
     if not out.exists() or not any(p for p in out.iterdir() if not p.name.startswith(".")):
         return set()
     if not (out / store.MANIFEST).is_file():
@@ -89,7 +104,7 @@ def prepare_folder(
                           f"(this one holds files but no {store.MANIFEST})")  # fmt: skip
     manifest = store.read_manifest(out)
     mine = sweep.spec()
-    theirs = manifest.get("spec", {})
+    theirs = manifest["spec"]
     for key in mine:
         if mine[key] != theirs.get(key):
             raise ConfigError(
@@ -101,7 +116,38 @@ def prepare_folder(
         say(f"note: {out} was started with pullchain {manifest.get('pullchain')}, "
             f"this is {__version__}")  # fmt: skip
     store.clean_leftovers(out)
-    return store.done_keys(out)
+    found = store.scan(out, theirs)
+    for item, moved in zip(found.damaged, _quarantine(out, found.damaged), strict=True):
+        say(f"note: {item}; moved it to {moved}, its runs will run again")
+    return found.done - _retry_died(out, found, say)
+
+
+def _quarantine(out: Path, damaged: list[store.Damaged]) -> list[str]:
+    return [str(store.quarantine(out, [item])[0]) for item in damaged]
+
+
+def _retry_died(out: Path, found: store.Scan, say: Callable[[str], None]) -> set[str]:
+    """Take the runs whose worker died out of the folder, to run again; return their keys.
+
+    Each is retried on at most PULLCHAIN_MAX_RETRIES resumes (``retries.json`` counts
+    them); after that it stays failed, as a run that raised does.
+    """
+    if not found.died:
+        return set()
+    counts = store.read_retries(out)
+    allowed = int(limits.RETRIES.value())
+    retry = {key for key in found.died if counts.get(key, 0) < allowed}
+    kept = len(found.died) - len(retry)
+    if retry:
+        store.write_json(
+            out / store.RETRIES, {**counts, **{k: counts.get(k, 0) + 1 for k in retry}}
+        )
+        store.drop_runs(out, retry)
+        say(f"note: running again {len(retry)} runs whose worker process died")
+    if kept:
+        say(f"note: {kept} runs killed their worker on each of {allowed} resumes; they stay "
+            f"failed ({limits.RETRIES.env} allows more)")  # fmt: skip
+    return retry
 
 
 def manifest(sweep: Sweep) -> dict[str, Any]:
@@ -146,6 +192,35 @@ def run_sweep(
     ``update(n)`` (a tqdm bar), fed as runs finish.
     """
     out = Path(out)
+    check_out(out)
+    created = not out.exists()
+    try:
+        out.mkdir(exist_ok=True)
+        with FolderLock(out, say):
+            return _run_locked(sweep, out, workers, scheduler, backend, progress, say)
+    except OSError as err:  # a full disk, a read-only folder: the machine's, not a bug
+        if err.filename is None and err.errno not in STORAGE_ERRNOS:
+            raise
+        raise ConfigError(
+            "--out", str(out),
+            f"a folder pullchain can write in ({err.strerror or err}: {err.filename or out}); "
+            "every run finished so far is kept, and the same command resumes",
+        ) from None  # fmt: skip
+    finally:
+        if created:  # refused or failed before writing anything: leave nothing behind
+            with contextlib.suppress(OSError):
+                out.rmdir()
+
+
+def _run_locked(
+    sweep: Sweep,
+    out: Path,
+    workers: int | None,
+    scheduler: str | None,
+    backend: Any,
+    progress: Callable[[int], Any] | None,
+    say: Callable[[str], None],
+) -> Outcome:
     done = prepare_folder(sweep, out, say)
     outcome = Outcome(total=sweep.n_runs, done_before=len(done), out=out)
     n_todo = outcome.total - outcome.done_before
@@ -157,7 +232,6 @@ def run_sweep(
         backend.say = say
     try:
         outcome.backend = backend.describe()
-        out.mkdir(exist_ok=True)
         # The manifest first: a folder with anything in it has one, so it can be resumed.
         if not (out / store.MANIFEST).exists():
             store.write_json(out / store.MANIFEST, manifest(sweep))
@@ -171,9 +245,12 @@ def run_sweep(
             + f"; running {n_todo} on {outcome.backend}")  # fmt: skip
         chunks = chunk_runs(todo, n_todo, backend.workers)
         types_ = sweep.param_types()
+        settings = limits.current()  # the limits the user raised travel to every worker
 
         def make_task(some: list[Run]) -> Task:
-            return Task(sweep.base, some, sweep.record_every, sweep.imports, sweep.plugins)
+            return Task(
+                sweep.base, some, sweep.record_every, sweep.imports, sweep.plugins, settings
+            )
 
         start = time.perf_counter()
         bar = progress(n_todo) if progress else contextlib.nullcontext()
