@@ -11,6 +11,7 @@ import json
 import math
 import os
 import socket
+import sys
 import time
 import traceback
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pullchain.network.errors import ConfigError
 from pullchain.network.limits import applied
 
 from . import store
@@ -115,25 +117,46 @@ def _series(model: SupplyChainModel, key: str, every: int) -> dict[str, Any]:
     return out
 
 
-def rerun(row: Mapping[str, Any], base: Scenario | str | Path) -> SupplyChainModel:
+def rerun(
+    row: Mapping[str, Any], base: Scenario | str | Path, *, trust_code: bool = False
+) -> SupplyChainModel:
     """Run one row of a sweep again, alone, and return the finished model.
 
     ``base`` is the sweep's base scenario: a ``Scenario``, or a sweep folder (its
-    ``scenario.toml``, with the sweep's imports loaded). The model's ``summary()``
-    equals the row's metrics exactly.
+    ``scenario.toml``). The model's ``summary()`` equals the row's metrics exactly.
+
+    A sweep folder's manifest holds the source code of the sweep's plug-ins (its
+    ``imports``). That code is executed only with ``trust_code=True``: a folder someone
+    sent you could hold any code. Without it, import the plug-ins yourself first (or
+    pass the flag once you have read them in ``manifest.json``, key ``plugins``).
     """
     row = dict(row)
+    untrusted: list[str] = []
     if not isinstance(base, Scenario):
         folder = Path(base)
         if folder.is_dir():
             manifest = store.read_manifest(folder)
-            load_plugins(manifest.get("imports", []), manifest.get("plugins", {}))
-            base = Scenario.from_file(folder / store.SCENARIO)
+            imports, plugins = manifest.get("imports", []), manifest.get("plugins", {})
+            if trust_code:
+                load_plugins(imports, plugins)
+            untrusted = [name for name in imports if name not in sys.modules]
+            text = store.read_text_file(folder / store.SCENARIO, store.SCENARIO)
+            base = Scenario.from_toml(text, (folder / store.SCENARIO).resolve())
         else:
             base = Scenario.from_file(folder)
     params = json.loads(row["params"]) if isinstance(row.get("params"), str) else {}
-    scenario = scenario_for(base, params)
-    model = scenario.model(regime=row["regime"], seed=int(row["seed"]), record_consumers=False)
+    try:
+        scenario = scenario_for(base, params)
+        model = scenario.model(regime=row["regime"], seed=int(row["seed"]), record_consumers=False)
+    except ConfigError as err:
+        if not untrusted:
+            raise
+        raise ConfigError(
+            err.field, err.value,
+            f"{err.expected}; the sweep imported {', '.join(untrusted)}, whose code its "
+            f"{store.MANIFEST} holds: import them first, or pass trust_code=True to run that "
+            "code (pullchain runs no code from a folder unless told to)",
+        ) from None  # fmt: skip
     model.run_model()
     return model
 
