@@ -241,9 +241,9 @@ class DaskCluster:
 
 
 def connect(address: str, timeout: float = 10.0):
-    """A Dask client for ``address``; a ConfigError naming --scheduler if it cannot be had."""
-    if "://" not in address:
-        raise ConfigError("--scheduler", address, "a scheduler address such as tcp://host:8786")
+    """A Dask client for ``address``, within ``timeout`` seconds of wall-clock time from
+    the first byte to the last; a ConfigError naming --scheduler if it cannot be had."""
+    _check_address(address)
     try:
         from distributed import Client
     except ImportError:
@@ -251,36 +251,96 @@ def connect(address: str, timeout: float = 10.0):
             "--scheduler", address,
             "Dask distributed installed (pip install 'pullchain[sweep]')",
         ) from None  # fmt: skip
-    host, _, port = address.split("://", 1)[1].rpartition(":")
-    if address.startswith("tcp://") and host and port.isdigit():
+    deadline = time.monotonic() + timeout
+    _handshake(address, timeout)
+    client = None
+    try:
+        left = max(deadline - time.monotonic(), 1.0)
+        client = Client(address, timeout=left, set_as_default=False)
+        _check_workers(client, address)
+    except BaseException as err:
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close(timeout=2)
+        if isinstance(err, ConfigError | KeyboardInterrupt):
+            raise
+        raise ConfigError(
+            "--scheduler", address,
+            f"a Dask scheduler that answers within {timeout:g} s ({type(err).__name__}: {err})",
+        ) from None  # fmt: skip
+    return client
+
+
+def _check_address(address: str) -> None:
+    """A scheduler address Dask can dial: ``tcp://host:port`` (or tls://), port a number."""
+    expected = "a scheduler address such as tcp://host:8786"
+    scheme, sep, location = address.partition("://")
+    if not sep or not scheme or not location:
+        raise ConfigError("--scheduler", address, expected)
+    if scheme in ("tcp", "tls"):
+        host, colon, port = location.rpartition(":")
+        if not colon or not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError("--scheduler", address, expected + " (a port from 1 to 65535)")
+
+
+def _handshake(address: str, timeout: float) -> None:
+    """Reach the scheduler and exchange Dask's greeting, all within ``timeout``.
+
+    ``Client(timeout=...)`` bounds only the TCP connection: a port that accepts and
+    never answers held it for ever. Dask's own ``connect`` under asyncio's ``wait_for``
+    is bounded from the first byte to the last; it runs in a thread of its own, so a
+    notebook's running event loop is no obstacle.
+    """
+    host, _, port = address.partition("://")[2].rpartition(":")
+    if address.startswith("tcp://"):
         try:  # a refused connection fails now, not after Dask's retries until the timeout
             socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
         except OSError as err:
             expected = f"a reachable Dask scheduler ({err.strerror or err})"
             raise ConfigError("--scheduler", address, expected) from None
-    try:
-        client = Client(address, timeout=timeout, set_as_default=False)
-    except Exception as err:
+    failure: list[BaseException] = []
+    thread = threading.Thread(
+        target=_greet, args=(address, timeout, failure), daemon=True, name="pullchain-connect"
+    )
+    thread.start()
+    thread.join(timeout + 5)  # wait_for ends it within the timeout; this is a backstop
+    if thread.is_alive() or (failure and isinstance(failure[0], TimeoutError)):
         raise ConfigError(
-            "--scheduler", address,
-            f"a Dask scheduler that answers within {timeout:g} s ({type(err).__name__}: {err})",
-        ) from None  # fmt: skip
+            "--scheduler", address, f"a Dask scheduler that answers within {timeout:g} s"
+        )
+    if failure:
+        err = failure[0]
+        reason = getattr(err, "strerror", None) or f"{type(err).__name__}: {err}"
+        raise ConfigError("--scheduler", address, f"a reachable Dask scheduler ({reason})")
+
+
+def _greet(address: str, timeout: float, failure: list[BaseException]) -> None:
+    import asyncio
+
+    from distributed.comm import connect as dask_connect
+
+    async def greet() -> None:
+        comm = await asyncio.wait_for(dask_connect(address, timeout=timeout), timeout)
+        await comm.close()
+
     try:
-        ours = {"pullchain": __version__}
-        theirs = client.run(_worker_versions)
-        if not theirs:
-            raise ConfigError("--scheduler", address, "a scheduler with at least one worker")
-        for worker, versions in theirs.items():
-            if versions != ours:
-                raise ConfigError(
-                    "--scheduler", address,
-                    f"workers running pullchain {__version__} "
-                    f"(worker {worker} has {versions.get('pullchain')})",
-                )  # fmt: skip
-    except BaseException:
-        client.close()
-        raise
-    return client
+        asyncio.run(greet())
+    except BaseException as err:  # handed to the caller's thread
+        failure.append(err)
+
+
+def _check_workers(client, address: str) -> None:
+    ours = {"pullchain": __version__}
+    theirs = client.run(_worker_versions)
+    if not theirs:
+        raise ConfigError("--scheduler", address, "a scheduler with at least one worker")
+    for worker, versions in theirs.items():
+        if versions != ours:
+            raise ConfigError(
+                "--scheduler", address,
+                f"workers running pullchain {__version__} "
+                f"(worker {worker} has {versions.get('pullchain')})",
+            )  # fmt: skip
 
 
 def _worker_versions() -> dict[str, str]:
