@@ -51,13 +51,20 @@ def _count(name: str, value: Any, minimum: int) -> int:
     return int(check_number(name, value, minimum=minimum, integer=True))
 
 
+def _periods(name: str, value: Any) -> int:
+    """A delay in periods: a whole number >= 0 within pullchain's limit."""
+    periods = _count(name, value, 0)
+    limits.check_delay(name, periods)
+    return periods
+
+
 def _per_edge(name: str, value: int | Sequence[int], n: int) -> list[int]:
     """One delay per level: an int for all, or a sequence of exactly ``n``."""
     if isinstance(value, Sequence) and not isinstance(value, str):
         if len(value) != n:
             raise ConfigError(name, value, f"an integer >= 0 or a sequence of {n} of them")
-        return [_count(f"{name}[{i}]", v, 0) for i, v in enumerate(value)]
-    return [_count(name, value, 0)] * n
+        return [_periods(f"{name}[{i}]", v) for i, v in enumerate(value)]
+    return [_periods(name, value)] * n
 
 
 def _per_layer(name: str, value: int | Mapping[str, int], default: int) -> dict[str, int]:
@@ -66,8 +73,8 @@ def _per_layer(name: str, value: int | Mapping[str, int], default: int) -> dict[
         for key in value:
             if key not in LAYERS:
                 raise ConfigError(f"{name}[{key!r}]", value[key], f"a layer among {LAYERS}")
-        return {k: _count(f"{name}[{k!r}]", value.get(k, default), 0) for k in LAYERS}
-    return dict.fromkeys(LAYERS, _count(name, value, 0))
+        return {k: _periods(f"{name}[{k!r}]", value.get(k, default)) for k in LAYERS}
+    return dict.fromkeys(LAYERS, _periods(name, value))
 
 
 def _params(name: str, value: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -478,8 +485,8 @@ def layered_network(
             else:
                 G.add_node(node, **_firm(kind, f"{kind} {i}", policy, policy_params))
     for node in layers[0]:
-        G.nodes[node]["production_lead_time"] = _count(
-            "production_lead_time", production_lead_time, 0
+        G.nodes[node]["production_lead_time"] = _periods(
+            "production_lead_time", production_lead_time
         )
     fields = ("n_brands", "n_retailers", "n_consumers")
     edge_attrs = [{"lead_time": leads[k], "order_delay": delays[k]} for k in LAYERS] + [{}]

@@ -88,11 +88,13 @@ class Board:
 
     def publish_pos(self, period: int, demand: np.ndarray) -> None:
         """Consumers' demand of ``period``, one value per consumer."""
-        self.pos[self._row(period)] = demand
+        row = self._row(period)  # first: it may replace the arrays
+        self.pos[row] = demand
 
     def publish_position(self, period: int, firm: int, position: float) -> None:
         """A firm's inventory position at the end of its turn in ``period``."""
-        self.positions[self._row(period), firm] = position
+        row = self._row(period)
+        self.positions[row, firm] = position
 
 
 def _grown(array: np.ndarray, rows: int) -> np.ndarray:
