@@ -306,8 +306,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(dump_json(summary))
     else:
-        print(f"{scenario.name}: {regime} regime, seed {resolved.seed}, {resolved.steps} periods "
-              f"(metrics after a warm-up of {resolved.warm_up})")  # fmt: skip
+        head = (f"{scenario.name}: {regime} regime, seed {resolved.seed}, {resolved.steps} "
+                f"periods (metrics after a warm-up of {resolved.warm_up})")  # fmt: skip
+        print(printable(head))
         width = max(len(k) for k in summary)
         for key, value in summary.items():
             if key in ("scenario", "regime", "seed"):
@@ -352,7 +353,8 @@ def print_comparison(comparison, table: pd.DataFrame) -> None:
         m for m in table.index if m.startswith(("bullwhip_tier", "felt_tier", "reaction_tier"))
     ]
     print(
-        f"{comparison.scenario.name}: {a} vs {b}, {len(comparison.seeds)} paired replications "
+        printable(f"{comparison.scenario.name}: ")
+        + f"{a} vs {b}, {len(comparison.seeds)} paired replications "
         f"(same consumer demand in each pair), {comparison.scenario.steps} periods, "
         f"metrics after a warm-up of {comparison.scenario.warm_up}"
     )
@@ -454,7 +456,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     )  # fmt: skip
     ok = outcome.total - outcome.failed if outcome.done_before == 0 else None
     print(
-        f"sweep {sweep.name}: {outcome.total} runs in {args.out}; ran {outcome.ran} now"
+        printable(f"sweep {sweep.name}: {outcome.total} runs in {args.out}; ")
+        + f"ran {outcome.ran} now"
         + (f" in {outcome.wall_s:.1f} s" if outcome.ran else "")
         + (f", {outcome.done_before} were done before" if outcome.done_before else "")
         + (f"; {outcome.failed} failed (see the status and error columns)" if outcome.failed

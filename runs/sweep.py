@@ -117,13 +117,11 @@ def prepare_folder(
             f"this is {__version__}")  # fmt: skip
     store.clean_leftovers(out)
     found = store.scan(out, theirs)
-    for item, moved in zip(found.damaged, _quarantine(out, found.damaged), strict=True):
-        say(f"note: {item}; moved it to {moved}, its runs will run again")
+    for item in found.damaged:
+        moved = store.quarantine(out, [item])
+        where = f"moved it to {moved[0]}" if moved else "it is gone now"
+        say(f"note: {item}; {where}, its runs will run again")
     return found.done - _retry_died(out, found, say)
-
-
-def _quarantine(out: Path, damaged: list[store.Damaged]) -> list[str]:
-    return [str(store.quarantine(out, [item])[0]) for item in damaged]
 
 
 def _retry_died(out: Path, found: store.Scan, say: Callable[[str], None]) -> set[str]:
