@@ -65,6 +65,11 @@ class Disruptions:
             (self.events if isinstance(item, Event) else self.random).append(item)
         self.rng = rng
         self._drawn = -1
+        # Only the scheduled events and the random ones not over yet are looked at each
+        # period, so a long run of frequent shocks costs time in proportion to its length.
+        self._scheduled = list(self.events)
+        self._open: list[Event] = []
+        self._last: dict[tuple[str, Hashable], Event] = {}  # the latest random event per target
 
     def __bool__(self) -> bool:
         return bool(self.events or self.random)
@@ -72,9 +77,10 @@ class Disruptions:
     def apply(self, period: int, firms: Mapping[Hashable, Any], lanes: Mapping) -> None:
         """Switch disruptions on and off for ``period``."""
         self._draw(period)
+        self._open = [e for e in self._open if e.start + e.duration > period]
         down: set[Hashable] = set()
         extra: dict[tuple, int] = {}
-        for event in self.events:
+        for event in [*self._scheduled, *self._open]:
             if event.active(period):
                 if event.kind == "outage":
                     down.add(event.target)
@@ -95,13 +101,22 @@ class Disruptions:
                 if t < shock.start:
                     continue
                 for target, hit in zip(shock.targets, hits, strict=True):
-                    if hit and not any(
-                        e.target == target and e.kind == shock.kind and e.active(t)
-                        for e in self.events
-                    ):
-                        self.events.append(
-                            Event(shock.kind, target, t, shock.duration, shock.extra)
-                        )
+                    if hit and not self._busy(shock.kind, target, t):
+                        event = Event(shock.kind, target, t, shock.duration, shock.extra)
+                        self.events.append(event)
+                        self._open.append(event)
+                        self._last[shock.kind, target] = event
+
+    def _busy(self, kind: str, target: Hashable, t: int) -> bool:
+        """Whether an event of ``kind`` holds ``target`` in period ``t`` already.
+
+        Random events of one target never overlap (one starts only when none holds), so
+        the latest is the only one that can.
+        """
+        last = self._last.get((kind, target))
+        if last is not None and last.active(t):
+            return True
+        return any(e.target == target and e.kind == kind and e.active(t) for e in self._scheduled)
 
     def first_start(self) -> int | None:
         """The period the first disruption began, if any has."""
