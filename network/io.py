@@ -22,7 +22,7 @@ import networkx as nx
 import numpy as np
 
 from .errors import ConfigError
-from .limits import check_input_file, check_text
+from .limits import DEPTH, check_depth, check_input_file, check_text
 from .schema import validate_network
 
 SUFFIXES: tuple[str, ...] = (".json", ".graphml")
@@ -110,13 +110,16 @@ def _read_json(path: Path) -> nx.DiGraph:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError("path", str(path), f"{expected} (UTF-8 text)") from None
-    check_text(f"path {str(path)!r}", text)
-    try:
+    try:  # the C parser is linear and stops cleanly when nesting is too deep for Python
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ConfigError("path", str(path), f"{expected} (line {err.lineno}: {err.msg})") from None
     except RecursionError:
-        raise ConfigError("path", str(path), f"{expected} (nested too deep)") from None
+        raise ConfigError(
+            "path", str(path), f"{expected} nested at most {DEPTH.format(DEPTH.value())} deep "
+            f"({DEPTH.env}; this is nested deeper than Python can read)",
+        ) from None  # fmt: skip
+    check_depth(f"path {str(path)!r}", data)
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
         raise ConfigError("path", str(path), f"{expected} (an object with a 'nodes' list)")
     data.setdefault("directed", True)
