@@ -25,6 +25,7 @@ just change the defaults) and registering it::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -77,24 +78,26 @@ class Board:
         rows = min(self.depth, 16)
         self.pos = np.zeros((rows, n_consumers))
         self.positions = np.zeros((rows, n_firms))
+        self._grow_at: float = rows if rows < self.depth else math.inf  # the first period not held
 
-    def _row(self, period: int) -> int:
-        """The row of ``period``, growing the arrays until they hold ``depth`` rows."""
-        if period >= len(self.pos) and len(self.pos) < self.depth:  # before the first wrap
-            rows = min(self.depth, max(2 * len(self.pos), period + 1))
-            self.pos = _grown(self.pos, rows)
-            self.positions = _grown(self.positions, rows)
-        return period % self.depth
+    def _grow(self, period: int) -> None:
+        """Grow the arrays to hold ``period`` (they never exceed ``depth`` rows)."""
+        rows = min(self.depth, max(2 * len(self.pos), period + 1))
+        self.pos = _grown(self.pos, rows)
+        self.positions = _grown(self.positions, rows)
+        self._grow_at = rows if rows < self.depth else math.inf
 
     def publish_pos(self, period: int, demand: np.ndarray) -> None:
         """Consumers' demand of ``period``, one value per consumer."""
-        row = self._row(period)  # first: it may replace the arrays
-        self.pos[row] = demand
+        if period >= self._grow_at:
+            self._grow(period)
+        self.pos[period % self.depth] = demand
 
     def publish_position(self, period: int, firm: int, position: float) -> None:
         """A firm's inventory position at the end of its turn in ``period``."""
-        row = self._row(period)
-        self.positions[row, firm] = position
+        if period >= self._grow_at:
+            self._grow(period)
+        self.positions[period % self.depth, firm] = position
 
 
 def _grown(array: np.ndarray, rows: int) -> np.ndarray:
