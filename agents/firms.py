@@ -219,6 +219,7 @@ class Firm(mesa.Agent):
         s.period = observation.period
         s.on_hand = self.on_hand
         s.backlog = self.backlog
+        s.credit = self.backlog - self.net_owed  # > 0 only when customers returned orders
         s.supply_line = self.supply_line
         s.observation = observation
         if 0 <= self.season_end <= observation.period:

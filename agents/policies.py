@@ -4,8 +4,9 @@ A policy sees a ``Situation``, the firm's own stock and supply line plus what th
 information regime let it observe, and returns a quantity. The firm clips it at
 zero unless returns are allowed. Each rule fits on a screen with its formula.
 
-Notation: IP = on hand - backlog + supply line (inventory position, after this
-period's demand); x_t = the demand signal of period t (orders received, or
+Notation: IP = on hand - backlog + credit + supply line (inventory position, after
+this period's demand; the credit is what customers' negative orders cancelled beyond
+what the firm owed them); x_t = the demand signal of period t (orders received, or
 point-of-sale demand under a transparent regime); L = periods an order must
 cover (order delay + shipping lead time, plus production for producers).
 
@@ -37,6 +38,7 @@ class Situation:
 
     __slots__ = (
         "backlog",
+        "credit",
         "echelon_lead_time",
         "lead_time",
         "observation",
@@ -51,19 +53,25 @@ class Situation:
         self.echelon_lead_time = lead_time if echelon_lead_time is None else echelon_lead_time
         self.period = 0
         self.on_hand = 0.0
-        self.backlog = 0.0
+        self.backlog = 0.0  # what the firm owes its customers (units, >= 0)
+        self.credit = 0.0  # what customers owe it back: returns beyond what it owed (>= 0)
         self.supply_line = 0.0
         self.observation: Observation | None = None
 
     @property
     def inventory_position(self) -> float:
-        """On hand - backlog + supply line: what the firm has and has coming."""
-        return self.on_hand - self.backlog + self.supply_line
+        """On hand - backlog + credit + supply line: what the firm has and has coming.
+
+        A credit (a customer's negative order beyond what it was owed, with returns
+        allowed) is stock the firm no longer has to ship: without it the identity
+        q_t = y_t - y_{t-1} + x_t of an order-up-to firm breaks whenever orders go negative.
+        """
+        return self.on_hand - self.backlog + self.credit + self.supply_line
 
     @property
     def net_stock(self) -> float:
-        """On hand - backlog (Sterman's effective inventory S)."""
-        return self.on_hand - self.backlog
+        """On hand - backlog + credit (Sterman's effective inventory S)."""
+        return self.on_hand - self.backlog + self.credit
 
 
 class OrderingPolicy(ABC):
