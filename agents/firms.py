@@ -98,7 +98,8 @@ class Firm(mesa.Agent):
         # Everything ordered and not yet on hand: orders in the mail, goods in transit,
         # what suppliers owe, and (for producers) goods in production.
         self.supply_line = sum(lane.orders_in_transit + lane.in_transit for lane in in_lanes)
-        self.situation = Situation(lead_time)
+        review = shaping.review_period if shaping is not None else 1
+        self.situation = Situation(lead_time, review_period=review)
         self.observation: Observation | None = None
         self.shaping = shaping if shaping is not None and shaping.active else None
         self.price = price

@@ -29,6 +29,7 @@ from pullchain.network.regimes import Observation
 from pullchain.network.registry import Registry
 
 from .forecasts import FORECASTS, Forecast
+from .safety import SafetyStock
 
 POLICIES: Registry[OrderingPolicy] = Registry("ordering policy")
 
@@ -44,13 +45,17 @@ class Situation:
         "observation",
         "on_hand",
         "period",
+        "review_period",
         "supply_line",
     )
 
-    def __init__(self, lead_time: float, echelon_lead_time: float | None = None) -> None:
+    def __init__(
+        self, lead_time: float, echelon_lead_time: float | None = None, review_period: int = 1
+    ) -> None:
         self.lead_time = lead_time
         # From this firm's order to the consumers' shelf: its L plus the longest L below.
         self.echelon_lead_time = lead_time if echelon_lead_time is None else echelon_lead_time
+        self.review_period = review_period  # periods between the firm's chances to order
         self.period = 0
         self.on_hand = 0.0
         self.backlog = 0.0  # what the firm owes its customers (units, >= 0)
@@ -93,10 +98,12 @@ def _forecast(name: str, params: dict[str, Any] | None) -> Forecast:
 class OrderUpTo(OrderingPolicy):
     """Order-up-to with a forecast (Chen, Drezner, Ryan & Simchi-Levi 2000).
 
-    mu_t = forecast updated with x_t;  y_t = L mu_t + SS;  q_t = y_t - IP_t,
-    with SS = safety_stock + safety_periods * mu_t. With SS constant and returns
-    allowed, q_t = y_t - y_{t-1} + x_t and, for a p-period moving average and iid
-    demand, Var(q)/Var(x) = 1 + 2L/p + 2L^2/p^2.
+    mu_t = forecast updated with x_t;  y_t = L mu_t + SS_t;  q_t = y_t - IP_t, with
+    SS_t = safety_stock + safety_periods * mu_t + z sigma_t sqrt(L), the last term only
+    when a safety factor or a service target is given (``agents.safety``: sigma_t from
+    the firm's own forecast errors on the orders it must serve). With SS constant and
+    returns allowed, q_t = y_t - y_{t-1} + x_t and, for a p-period moving average and
+    iid demand, Var(q)/Var(x) = 1 + 2L/p + 2L^2/p^2; re-estimating sigma_t adds to it.
 
     Args:
         forecast: a registered forecast name ("moving_average", "exponential_smoothing", ...).
@@ -105,6 +112,9 @@ class OrderUpTo(OrderingPolicy):
         forecast_params: keyword parameters for any forecast (instead of window/alpha).
         safety_stock: constant safety stock SS in units.
         safety_periods: extra periods of forecast demand held as safety stock.
+        safety_factor, service_level, fill_rate: at most one; z directly, or from a
+            target cycle service level or fill rate (adaptive safety stock).
+        error_window: the forecast errors sigma_t is estimated over.
     """
 
     def __init__(
@@ -115,6 +125,10 @@ class OrderUpTo(OrderingPolicy):
         safety_stock: float = 0.0,
         safety_periods: float = 0.0,
         forecast_params: dict[str, Any] | None = None,
+        safety_factor: float | None = None,
+        service_level: float | None = None,
+        fill_rate: float | None = None,
+        error_window: int = 20,
     ) -> None:
         params: dict[str, Any] = {}
         if forecast_params is not None:
@@ -128,13 +142,20 @@ class OrderUpTo(OrderingPolicy):
         self.forecast = _forecast(forecast, params)
         self.safety_stock = check_number("safety_stock", safety_stock, minimum=0)
         self.safety_periods = check_number("safety_periods", safety_periods, minimum=0)
+        self.safety = SafetyStock.from_params(safety_factor, service_level, fill_rate, error_window)
 
     def reset(self, expected_demand: float, lead_time: float) -> None:
         self.forecast.reset(expected_demand)
 
     def order(self, s: Situation) -> float:
-        mu = self.forecast.update(s.observation.demand_signal)
+        obs = s.observation
+        safety = self.safety
+        if safety is not None and self.forecast._value is not None:
+            safety.observe(obs.orders, self.forecast.value)  # what it ships vs mu_{t-1}
+        mu = self.forecast.update(obs.demand_signal)
         target = s.lead_time * mu + self.safety_stock + self.safety_periods * mu
+        if safety is not None:
+            target += safety.level(s.lead_time, mu, s.review_period)
         return target - s.inventory_position
 
 
@@ -142,19 +163,39 @@ class OrderUpTo(OrderingPolicy):
 class BaseStock(OrderingPolicy):
     """Base stock with no forecasting: q_t = S - IP_t, hence q_t = x_t (bullwhip 1).
 
+    With a safety factor or a service target, S_t = S + z sigma_t sqrt(L), sigma_t from
+    the errors of the orders it must serve against the expected demand mu_0 (z = 0 is
+    plain base stock; the default S holds one period of mu_0 beyond the cycle stock
+    L mu_0: give ``level`` = L mu_0 to leave all the safety stock to z).
+
     Args:
         level: the base-stock level S; by default (L + 1) times the expected demand.
+        safety_factor, service_level, fill_rate, error_window: as in ``OrderUpTo``.
     """
 
-    def __init__(self, level: float | None = None) -> None:
+    def __init__(
+        self,
+        level: float | None = None,
+        safety_factor: float | None = None,
+        service_level: float | None = None,
+        fill_rate: float | None = None,
+        error_window: int = 20,
+    ) -> None:
         self.level = None if level is None else check_number("level", level)
+        self.safety = SafetyStock.from_params(safety_factor, service_level, fill_rate, error_window)
+        self._expected = 0.0
 
     def reset(self, expected_demand: float, lead_time: float) -> None:
+        self._expected = expected_demand
         if self.level is None:
             self.level = (lead_time + 1) * expected_demand
 
     def order(self, s: Situation) -> float:
-        return self.level - s.inventory_position
+        if self.safety is None:
+            return self.level - s.inventory_position
+        self.safety.observe(s.observation.orders, self._expected)
+        safety = self.safety.level(s.lead_time, self._expected, s.review_period)
+        return self.level + safety - s.inventory_position
 
 
 @POLICIES.register("s_S")
@@ -280,17 +321,31 @@ class EchelonBaseStock(OrderingPolicy):
     from this firm (1 in a serial chain). Only a
     regime that shares stock (``share_stock``) shows the downstream positions; where
     they are not visible, the rule falls back to local base stock, q_t = S - IP_t, with
-    S = ``local_level``.
+    S = ``local_level``. With a safety factor or a service target, z sigma_t sqrt(L_e)
+    is added to S_e (sqrt(L) to S), sigma_t from the errors of the demand that drains
+    the position it controls (the echelon's consumer demand, its demand signal, where
+    it sees the echelon; its customers' orders where it falls back); z = 0 is plain
+    echelon base stock.
 
     Args:
         level: the echelon level S_e; by default (L_e + 1) x expected demand, with L_e
             the longest lead time from this firm to the consumers.
         local_level: the local fallback S; by default (L + 1) x expected demand.
+        safety_factor, service_level, fill_rate, error_window: as in ``OrderUpTo``.
     """
 
-    def __init__(self, level: float | None = None, local_level: float | None = None) -> None:
+    def __init__(
+        self,
+        level: float | None = None,
+        local_level: float | None = None,
+        safety_factor: float | None = None,
+        service_level: float | None = None,
+        fill_rate: float | None = None,
+        error_window: int = 20,
+    ) -> None:
         self.level = None if level is None else check_number("level", level)
         self.local_level = None if local_level is None else check_number("local_level", local_level)
+        self.safety = SafetyStock.from_params(safety_factor, service_level, fill_rate, error_window)
 
     def reset(self, expected_demand: float, lead_time: float) -> None:
         if self.local_level is None:
@@ -298,10 +353,18 @@ class EchelonBaseStock(OrderingPolicy):
         self._expected = expected_demand
 
     def order(self, s: Situation) -> float:
-        positions = s.observation.downstream_positions
+        obs = s.observation
+        positions = obs.downstream_positions
         if positions is None:
-            return self.local_level - s.inventory_position
+            local = self.local_level + self._safety(obs.orders, s.lead_time, s)
+            return local - s.inventory_position
         if self.level is None:
             self.level = (s.echelon_lead_time + 1) * self._expected
-        shares = s.observation.downstream_shares
-        return self.level - (s.inventory_position + float(positions @ shares))
+        echelon = s.inventory_position + float(positions @ obs.downstream_shares)
+        return self.level + self._safety(obs.demand_signal, s.echelon_lead_time, s) - echelon
+
+    def _safety(self, demand: float, lead_time: float, s: Situation) -> float:
+        if self.safety is None:
+            return 0.0
+        self.safety.observe(demand, self._expected)
+        return self.safety.level(lead_time, self._expected, s.review_period)

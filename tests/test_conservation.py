@@ -19,7 +19,12 @@ from pullchain.runs.model import SupplyChainModel
 POLICIES = [
     ("order_up_to", {"window": 3}),
     ("order_up_to", {"forecast": "exponential_smoothing", "alpha": 0.5, "safety_periods": 1}),
+    ("order_up_to", {"window": 4, "service_level": 0.95, "error_window": 5}),
+    ("order_up_to", {"window": 2, "fill_rate": 0.98}),
     ("base_stock", {}),
+    ("base_stock", {"safety_factor": 1.5, "error_window": 3}),
+    ("echelon_base_stock", {"safety_factor": -0.5}),
+    ("echelon_base_stock", {"fill_rate": 0.9, "level": 40.0}),
     ("s_S", {}),
     ("r_Q", {}),
     ("sterman", {}),
