@@ -78,6 +78,11 @@ class Situation:
         """On hand - backlog + credit (Sterman's effective inventory S)."""
         return self.on_hand - self.backlog + self.credit
 
+    @property
+    def alone(self) -> bool:
+        """No firm below this one (a retailer): its echelon is the firm itself."""
+        return self.echelon_lead_time <= self.lead_time
+
 
 class OrderingPolicy(ABC):
     """Base class. ``reset`` primes the rule for a chain in steady state."""
@@ -321,7 +326,9 @@ class EchelonBaseStock(OrderingPolicy):
     from this firm (1 in a serial chain). Only a
     regime that shares stock (``share_stock``) shows the downstream positions; where
     they are not visible, the rule falls back to local base stock, q_t = S - IP_t, with
-    S = ``local_level``. With a safety factor or a service target, z sigma_t sqrt(L_e)
+    S = ``local_level``. A firm with no firm below it (a retailer) is its own echelon:
+    it orders up to ``level`` (or, if only that is given, ``local_level``) under every
+    regime. With a safety factor or a service target, z sigma_t sqrt(L_e)
     is added to S_e (sqrt(L) to S), sigma_t from the errors of the demand that drains
     the position it controls (the echelon's consumer demand, its demand signal, where
     it sees the echelon; its customers' orders where it falls back); z = 0 is plain
@@ -355,6 +362,8 @@ class EchelonBaseStock(OrderingPolicy):
     def order(self, s: Situation) -> float:
         obs = s.observation
         positions = obs.downstream_positions
+        if s.alone and self.level is not None:  # its echelon is itself, always in view
+            return self.level + self._safety(obs.orders, s.lead_time, s) - s.inventory_position
         if positions is None:
             local = self.local_level + self._safety(obs.orders, s.lead_time, s)
             return local - s.inventory_position

@@ -229,6 +229,24 @@ def test_echelon_base_stock_needs_shared_stock_data():
     assert ci(metric(shared, "total_cost") - metric(opaque, "total_cost"))[2] < 0
 
 
+@pytest.mark.parametrize("regime", ["opaque", "transparent"])
+def test_echelon_base_stock_at_a_retailer_orders_up_to_its_level(regime):
+    """Nothing is below a retailer: its echelon is itself, so its `level` is its level
+    under every regime (it used to be ignored for `local_level`)."""
+    scenario = preset("serial", steps=60, warm_up=5).with_overrides(
+        {
+            "firms.policy": "echelon_base_stock",
+            "firms.policy_params": {},
+            'nodes."retailer".policy_params': {"level": 420.0, "local_level": 250.0},
+        }
+    )
+    model = scenario.model(regime=regime)
+    model.run_model()
+    position = model.recorder.firms.series("inventory_position")[:, 0]
+    assert model.firms[0].kind == "retailer"
+    np.testing.assert_allclose(position[1:], 420.0, rtol=0, atol=1e-9)
+
+
 # -- conservation with every mechanism on, and bad input ------------------------------------------
 @pytest.mark.parametrize(
     "name", ["fad", "rationing", "batching", "promotion", "disruption", "make-to-order"]
