@@ -8,6 +8,8 @@ periods, so start-up transients do not count. Definitions (docs/model.md):
 - fill rate: units served from stock in the period they were asked for / units asked for.
 - holding, backlog, lost-sale cost: per unit per period, summed over firms and periods.
 - order, capital and write-off cost; revenue and profit (when prices are set).
+- total cost: the firms' own recorded period costs, summed (so a cost a subclass adds
+  in ``close_period`` counts); the rows above break the built-in part of it down.
 - mean wait: periods a unit of consumer demand waits, by Little's law.
 - after a disruption: recovery time, unserved demand, bullwhip, each tier's reaction.
 """
@@ -106,7 +108,7 @@ def summary(model, warm_up: int | None = None) -> dict[str, float]:
         "capital_cost": capital,
         "written_off": float(written.sum()),
         "writeoff_cost": writeoff_cost,
-        "total_cost": holding + backlog_cost + lost_cost + order_cost + capital + writeoff_cost,
+        "total_cost": float(rec.firms.series("period_cost")[w:].sum()),
         "mean_wait": float(backlog[:, retail].sum()) / shipped_retail
         if shipped_retail
         else float("nan"),

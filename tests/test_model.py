@@ -245,3 +245,30 @@ def test_a_string_seed_from_a_text_box_is_accepted():
     a = run(rng="42", periods=5).timeseries()
     b = run(rng=42, periods=5).timeseries()
     pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+# -- metrics read what the firms recorded ------------------------------------------------
+class RentingRetailer(Retailer):
+    """A retailer that pays rent for its shop: a cost the built-in ones do not know."""
+
+    RENT = 7.5
+
+    def close_period(self) -> None:
+        super().close_period()
+        self.period_cost += self.RENT
+        self.cost += self.RENT
+
+
+def test_a_cost_a_subclass_adds_in_close_period_counts_in_total_cost():
+    G = layered_network(2, 2, 3, 6, seed=1)
+    plain = run(G, periods=50, warm_up=10, rng=4).summary()
+    renting = run(
+        G, periods=50, warm_up=10, rng=4, agent_classes={"retailer": RentingRetailer}
+    ).summary()
+    rent = RentingRetailer.RENT * 3 * 40  # three retailers, forty periods after the warm-up
+    assert renting["total_cost"] == pytest.approx(plain["total_cost"] + rent, rel=1e-12)
+    parts = ("holding_cost", "backlog_cost", "lost_sale_cost", "order_cost", "capital_cost")
+    for part in parts:  # the breakdown of the built-in costs is unchanged
+        assert renting[part] == plain[part]
+    builtin = sum(renting[p] for p in parts) + renting["writeoff_cost"]
+    assert renting["total_cost"] == pytest.approx(builtin + rent, rel=1e-12)
