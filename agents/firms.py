@@ -34,7 +34,10 @@ class Firm(mesa.Agent):
     reached the firm), ``shipped``, ``filled`` (of this period's orders, units shipped
     at once), ``ordered``, ``lost_sales``, ``written_off`` (units scrapped or marked
     down), ``made`` (units whose production started), ``purchases`` and ``revenue``
-    (money). Costs accrue per period on the stock and backlog left at its end.
+    (money). Costs accrue per period on the stock and backlog left at its end, and, where
+    the firm pays for its pipeline (``in_transit_holding``), on ``in_transit_charged``:
+    what it shipped that is still on its way (counted only then: summing every lane each
+    period costs a few per cent of a step).
     ``backlog`` and ``net_owed`` are totalled after each fill (``count_backlog``).
 
     Args:
@@ -47,6 +50,8 @@ class Firm(mesa.Agent):
         policy: the ordering rule.
         allocation: the rule for sharing out stock when short.
         allow_returns: let orders go negative (theory checks); otherwise clip at 0.
+        in_transit_holding: also pay ``holding_cost`` per unit it has shipped that is still
+            in transit at a period's end (the shipper pays, as in Clark & Scarf's model).
         lead_time: L, the periods an order must cover.
         shaping: batching, forward buying and gaming (``pullchain.agents.ordering``).
         price: money per unit it sells at (0: money is not tracked).
@@ -72,6 +77,7 @@ class Firm(mesa.Agent):
         policy: OrderingPolicy,
         allocation: AllocationRule,
         allow_returns: bool = False,
+        in_transit_holding: bool = False,
         lead_time: float = 1.0,
         shaping: OrderShaping | None = None,
         price: float = 0.0,
@@ -90,6 +96,7 @@ class Firm(mesa.Agent):
         self.policy = policy
         self.allocation = allocation
         self.allow_returns = allow_returns
+        self.in_transit_holding = in_transit_holding
         self.lead_time = lead_time
         self.on_hand = float(initial_stock)
         self.owed = [0.0] * len(out_lanes)
@@ -111,6 +118,8 @@ class Firm(mesa.Agent):
         self.cancelling = 0.0  # cancellations sent and not yet answered
         self._rationed = False
         self.cost = 0.0
+        self.in_transit_charged = 0.0  # shipped, not yet delivered, and charged holding
+        self._shipping = out_lanes  # lanes on which its goods can be in transit
         self.total_written_off = 0.0
         self.total_lost = 0.0
         self.count_backlog()
@@ -272,6 +281,9 @@ class Firm(mesa.Agent):
         if 0 <= self.season_end <= self.model.period and self.on_hand > 0:
             self.write_off(self.on_hand)
         self.period_cost = self.holding_cost * self.on_hand + self.backlog_cost * self.backlog
+        if self.in_transit_holding:
+            self.in_transit_charged = sum(lane.in_transit for lane in self._shipping)
+            self.period_cost += self.holding_cost * self.in_transit_charged
         if self.written_off:  # the value lost on stock marked down
             self.period_cost += max(self.unit_value - self.salvage_value, 0.0) * self.written_off
         if self.order_cost and self.ordered > 0:
@@ -342,6 +354,7 @@ class Retailer(Firm):
         self.backorder = backorder if backorder is not None else [True] * n
         self.patience = patience if patience is not None else [-1] * n
         self._impatient = [i for i, waits in enumerate(self.backorder) if not waits]
+        self._shipping = []  # consumers take their goods home the period they buy
         # Waiting consumers with limited patience: their unfilled orders, oldest first.
         self._waiting = {
             i: deque() for i in range(n) if self.backorder[i] and self.patience[i] >= 0

@@ -31,6 +31,8 @@ _FIRM_DEFAULTS: dict[str, Any] = {
     "policy_params": {},
     "allocation": "proportional",
     "allow_returns": False,
+    # Holding cost also on the goods it shipped that are still in transit (Clark-Scarf).
+    "in_transit_holding": False,
     # Money (off when 0): the price it sells at, and the cost of capital tied up in stock.
     "price": 0.0,
     "cost_of_capital": 0.0,
@@ -90,6 +92,7 @@ DESCRIPTIONS: dict[str, str] = {
     "policy_params": "keyword parameters of the ordering policy",
     "allocation": "name of the rule sharing scarce stock among customers",
     "allow_returns": "whether orders may be negative (goods sent back)",
+    "in_transit_holding": "whether the firm also pays holding_cost on goods it shipped, in transit",
     "lost_sale_cost": "cost per unit of consumer demand lost (retailers)",
     "capacity": "units whose production can start per period (inf = unlimited)",
     "production_lead_time": "periods a unit spends in production",
@@ -151,6 +154,7 @@ _SPECS: dict[str, _Spec] = {
     "policy_params": _Spec("dict"),
     "allocation": _Spec("str"),
     "allow_returns": _Spec("bool"),
+    "in_transit_holding": _Spec("bool"),
     "capacity": _Spec("float", 0.0, strict=True, allow_inf=True),
     "production_lead_time": _Spec("int", 0),
     "initial_in_production": _COST,

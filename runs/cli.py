@@ -336,16 +336,19 @@ def comparison_rows(table: pd.DataFrame, regimes: Sequence[str]) -> list[dict[st
 
 
 SHOWN = [
-    "total_cost", "holding_cost", "backlog_cost", "lost_sale_cost", "order_cost", "capital_cost",
-    "writeoff_cost", "revenue", "profit", "fill_rate", "on_hand_mean", "backlog_mean",
-    "lost_sales", "written_off", "mean_wait", "recovery_time", "unserved_after_shock",
-    "bullwhip_after_shock",
+    "total_cost", "holding_cost", "in_transit_cost", "backlog_cost", "lost_sale_cost",
+    "order_cost", "capital_cost", "writeoff_cost", "revenue", "profit", "fill_rate",
+    "on_hand_mean", "backlog_mean", "lost_sales", "written_off", "mean_wait",
+    "recovery_time", "unserved_after_shock", "bullwhip_after_shock",
 ]  # fmt: skip
 
 
 def print_comparison(comparison, table: pd.DataFrame) -> None:
     a, b = comparison.regimes
-    quiet = {"order_cost", "capital_cost", "writeoff_cost", "written_off", "lost_sale_cost"}
+    quiet = {
+        "order_cost", "capital_cost", "writeoff_cost", "written_off", "lost_sale_cost",
+        "in_transit_cost",
+    }  # fmt: skip
     metrics = [
         m for m in SHOWN if m in table.index and not (m in quiet and not table.loc[m, [a, b]].any())
     ]  # a cost nobody pays is left out

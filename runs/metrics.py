@@ -6,7 +6,8 @@ periods, so start-up transients do not count. Definitions (docs/model.md):
 - bullwhip of a tier: Var(sum of the orders the tier's firms place) / Var(consumer demand).
 - bullwhip of a firm: Var(orders it places) / Var(orders it receives).
 - fill rate: units served from stock in the period they were asked for / units asked for.
-- holding, backlog, lost-sale cost: per unit per period, summed over firms and periods.
+- holding, backlog, lost-sale cost: per unit per period, summed over firms and periods;
+  holding on goods in transit, charged to the shipper, where a firm pays it.
 - order, capital and write-off cost; revenue and profit (when prices are set).
 - total cost: the firms' own recorded period costs, summed (so a cost a subclass adds
   in ``close_period`` counts); the rows above break the built-in part of it down.
@@ -78,6 +79,12 @@ def summary(model, warm_up: int | None = None) -> dict[str, float]:
     backlog = rec.firms.series("backlog")[w:]
     lost = rec.firms.series("lost_sales")[w:]
     holding = sum(float(on_hand[:, j].sum()) * f.holding_cost for j, f in enumerate(firms))
+    transit = rec.firms.series("in_transit_charged")[w:]
+    in_transit_cost = sum(
+        float(transit[:, j].sum()) * f.holding_cost
+        for j, f in enumerate(firms)
+        if getattr(f, "in_transit_holding", False)
+    )
     backlog_cost = sum(float(backlog[:, j].sum()) * f.backlog_cost for j, f in enumerate(firms))
     lost_cost = sum(
         float(lost[:, j].sum()) * getattr(f, "lost_sale_cost", 0.0) for j, f in enumerate(firms)
@@ -102,6 +109,7 @@ def summary(model, warm_up: int | None = None) -> dict[str, float]:
         "backlog_mean": float(backlog.sum(axis=1).mean()) if len(backlog) else 0.0,
         "lost_sales": float(lost.sum()),
         "holding_cost": holding,
+        "in_transit_cost": in_transit_cost,
         "backlog_cost": backlog_cost,
         "lost_sale_cost": lost_cost,
         "order_cost": order_cost,

@@ -228,6 +228,7 @@ class SupplyChainModel(mesa.Model):
                 "policy": policy,
                 "allocation": ALLOCATIONS.create(attrs["allocation"], {}, f"{field}.allocation"),
                 "allow_returns": attrs["allow_returns"],
+                "in_transit_holding": attrs["in_transit_holding"],
                 "lead_time": lead_time,
                 "shaping": OrderShaping(
                     min_order=attrs["min_order"],

@@ -74,8 +74,8 @@ def _stock_panel(ax, models: dict[str, SupplyChainModel]) -> None:
 
 def _cost_panel(ax, comparison: Comparison) -> None:
     parts = [
-        "holding_cost", "backlog_cost", "lost_sale_cost", "order_cost", "capital_cost",
-        "writeoff_cost",
+        "holding_cost", "in_transit_cost", "backlog_cost", "lost_sale_cost", "order_cost",
+        "capital_cost", "writeoff_cost",
     ]  # fmt: skip
     parts = [p for p in parts if p in comparison.runs and comparison.runs[p].any()]
     runs = comparison.runs

@@ -28,6 +28,7 @@ FIRM_VARIABLES = (
     "ordered",
     "lost_sales",
     "period_cost",
+    "in_transit_charged",
     "written_off",
     "made",
     "purchases",

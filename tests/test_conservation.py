@@ -97,6 +97,7 @@ def networks(draw):
             attrs["promotion_discount"] = 0.2
             attrs["season_end"] = draw(st.sampled_from([-1, 12]))
             attrs["price"] = draw(st.sampled_from([0.0, 3.0]))
+            attrs["in_transit_holding"] = draw(st.booleans())
         if kind in ("supplier", "brand"):
             attrs["capacity"] = draw(st.sampled_from([math.inf, 3.0, 25.0]))
             attrs["production_lead_time"] = draw(st.integers(0, 3))

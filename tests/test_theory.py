@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pullchain.network.builders import beer_game
+from pullchain.network.builders import beer_game, serial_chain
+from pullchain.runs.compare import replication_seeds
 from pullchain.runs.model import SupplyChainModel
 
 from .helpers import theory_chain
@@ -143,3 +144,69 @@ def test_beer_game_sharing_point_of_sale_damps_the_upstream_swings():
     # Upstream stages (wholesaler, distributor, factory) swing less with POS data.
     assert all(shared.std(axis=0)[1:] < opaque.std(axis=0)[1:])
     assert all(shared.max(axis=0)[1:] < opaque.max(axis=0)[1:])
+
+
+# -- Clark & Scarf: the optimal echelon base-stock levels of a serial system ---------------
+# Snyder & Shen, Fundamentals of Supply Chain Theory, Example 6.1, as stockpyl carries it
+# (github.com/LarrySnyder/stockpyl, src/stockpyl/datasets/stockpyl_instances.json,
+# "example_6_1"): three stages, demand N(5, 1) at stage 1, shipment lead times 1, 1, 2
+# (stage 1 upward), local holding costs 7, 4, 2, stockout cost 37.12 at stage 1, optimal
+# echelon base-stock levels 6.49, 12.02, 22.71 (local 6.49, 5.53, 10.69), and the optimal
+# expected cost per period 47.65 (stockpyl's docs/tutorial/tutorial_sim.rst, "the expected
+# cost of 47.65 predicted by the theory"; its own exact evaluations of the optimum give
+# 47.64 to 47.67 with different discretisations, src/stockpyl/ssm_serial.py). Goods in
+# transit are charged to the shipper at its local holding cost, as in the book and stockpyl.
+SNYDER_SHEN_6_1 = {"levels": (6.49, 12.02, 22.71), "holding": (7.0, 4.0, 2.0), "cost": 47.65}
+
+
+def snyder_shen_6_1(in_transit_holding: bool = True):
+    # Stage 3 is the source: its plan starts next period, then one of production: L = 2.
+    G = serial_chain(
+        3, lead_time=[1, 1], production_lead_time=1, initial_stock=0.0,
+        policy="echelon_base_stock", demand="normal", demand_params={"mean": 5.0, "std": 1.0},
+    )  # fmt: skip
+    data = SNYDER_SHEN_6_1
+    pairs = zip(data["levels"], data["holding"], strict=True)
+    for stage, (level, holding) in enumerate(pairs, start=1):
+        G.nodes[stage].update(
+            policy_params={"level": level},
+            holding_cost=holding,
+            backlog_cost=37.12 if stage == 1 else 0.0,
+            in_transit_holding=in_transit_holding,
+        )
+    return G
+
+
+def test_snyder_shen_example_6_1_simulates_to_its_optimal_expected_cost():
+    """Mean cost per period over 8 replications of 4,000 periods, within three standard
+    errors of the replication means (about 0.14 each, so about 0.4) of 47.65; that also
+    covers the 0.03 spread of stockpyl's exact evaluations."""
+    costs = []
+    for seed in replication_seeds(61, 8):
+        model = run(snyder_shen_6_1(), "transparent", periods=4_100, seed=seed)
+        summary = model.summary()
+        costs.append(summary["total_cost"] / summary["periods"])
+        assert [f.lead_time for f in model.firms] == [1, 1, 2]
+    costs = np.array(costs)
+    error = costs.std(ddof=1) / np.sqrt(len(costs))
+    assert 0.05 < error < 0.3
+    assert abs(costs.mean() - SNYDER_SHEN_6_1["cost"]) < 3 * error
+
+
+def test_holding_goods_in_transit_is_charged_to_the_shipper_and_changes_nothing_else():
+    charged = run(snyder_shen_6_1(True), "transparent", periods=500)
+    free = run(snyder_shen_6_1(False), "transparent", periods=500)
+    for name in ("ordered", "shipped", "on_hand", "backlog"):
+        np.testing.assert_array_equal(
+            charged.recorder.firms.series(name), free.recorder.firms.series(name)
+        )
+    a, b = charged.summary(), free.summary()
+    assert b["in_transit_cost"] == 0.0
+    # Stage 2 ships on a one-period lane at 4, the source on one at 2: 5 units a period each.
+    per_period = a["in_transit_cost"] / a["periods"]
+    assert per_period == pytest.approx(5.0 * 4.0 + 5.0 * 2.0, rel=0.02)
+    assert a["total_cost"] == pytest.approx(b["total_cost"] + a["in_transit_cost"], rel=1e-12)
+    in_transit = charged.recorder.firms.series("in_transit_charged")
+    assert (in_transit[:, 0] == 0).all()  # the retailer's customers carry their goods home
+    assert (in_transit[10:, 1:] > 0).all()
+    assert (free.recorder.firms.series("in_transit_charged") == 0).all()
