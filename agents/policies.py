@@ -274,11 +274,19 @@ class Sterman(OrderingPolicy):
     newest signal x_t is what the player has just seen when ordering. Mean fitted
     values: theta 0.36, alpha_s 0.26, beta 0.34, S' 17.
 
+    As the game is played on the board: players order ``hold_order`` (the initial 4)
+    for the first ``hold_periods`` weeks before the rule takes over (the expectation
+    keeps learning meanwhile), and with ``integer`` orders are whole cases,
+    floor(O + 1/2) (half up).
+
     Args:
         theta: weight of the newest signal in the expectation (0..1).
         alpha_s: fraction of the stock gap corrected each period (0..1).
         beta: weight given to the supply line (0..1); below 1, players forget orders in transit.
         desired_stock: S', the anchor for stock and supply line together.
+        hold_periods: periods 0 .. hold_periods - 1 order ``hold_order`` whatever the rule says.
+        hold_order: the order of those periods; by default the expected demand.
+        integer: round every order to whole units, half up.
     """
 
     def __init__(
@@ -287,21 +295,36 @@ class Sterman(OrderingPolicy):
         alpha_s: float = 0.26,
         beta: float = 0.34,
         desired_stock: float = 17.0,
+        hold_periods: int = 0,
+        hold_order: float | None = None,
+        integer: bool = False,
     ) -> None:
         self.theta = check_number("theta", theta, minimum=0, maximum=1)
         self.alpha_s = check_number("alpha_s", alpha_s, minimum=0, maximum=1)
         self.beta = check_number("beta", beta, minimum=0, maximum=1)
         self.desired_stock = check_number("desired_stock", desired_stock)
+        self.hold_periods = check_number("hold_periods", hold_periods, minimum=0, integer=True)
+        self.hold_order = (
+            None if hold_order is None else check_number("hold_order", hold_order, minimum=0)
+        )
+        if not isinstance(integer, bool):
+            raise ConfigError("integer", integer, "true or false")
+        self.integer = integer
         self.expected = 0.0
 
     def reset(self, expected_demand: float, lead_time: float) -> None:
         self.expected = expected_demand
+        if self.hold_order is None:
+            self.hold_order = expected_demand
 
     def order(self, s: Situation) -> float:
         x = s.observation.demand_signal
         self.expected = self.theta * x + (1 - self.theta) * self.expected
+        if s.period < self.hold_periods:
+            return float(self.hold_order)
         gap = self.desired_stock - s.net_stock - self.beta * s.supply_line
-        return max(0.0, self.expected + self.alpha_s * gap)
+        quantity = max(0.0, self.expected + self.alpha_s * gap)
+        return float(math.floor(quantity + 0.5)) if self.integer else quantity
 
 
 @POLICIES.register("make_to_order")

@@ -28,6 +28,7 @@ POLICIES = [
     ("s_S", {}),
     ("r_Q", {}),
     ("sterman", {}),
+    ("sterman", {"hold_periods": 3, "hold_order": 6.0, "integer": True}),
 ]
 
 
