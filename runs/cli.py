@@ -42,6 +42,8 @@ EXAMPLES = {
   pullchain compare                      opaque vs transparent on the default scenario
   pullchain compare beer-game --plot beer.png
   pullchain compare --replications 30 --set regime.delay=2 --set regime.participation=0.5
+  pullchain compare --service 0.98       both regimes tuned to a 98 % consumer fill rate first
+  pullchain compare --service off        at the firms' own safety stock, whatever the scenario says
   pullchain compare --out cmp/ --json""",
     "scenarios": """examples:
   pullchain scenarios                    list the presets
@@ -108,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--replications", type=_int_at_least("--replications", 2), help="paired replications"
     )
     cmp.add_argument("--plot", type=Path, metavar="FILE", help="write the comparison figure (PNG)")
+    cmp.add_argument(
+        "--service", type=_service, metavar="RATE",
+        help="compare at equal service: tune each regime's chain-wide safety factor to this "
+        "consumer fill rate first (e.g. 0.98; 'off' for none; default: the scenario's)",
+    )  # fmt: skip
 
     scen = sub.add_parser(
         "scenarios", help="list the built-in scenarios, or show one as TOML",
@@ -199,6 +206,18 @@ def _positive_int(flag: str) -> Callable[[str], int]:
 _seed = _int_at_least("--seed", 0)
 
 
+def _service(text: str) -> float | bool:
+    """--service: a fill rate, or off (checked as the scenario's service field)."""
+    if text.strip().lower() in ("off", "false", "none"):
+        return False
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--service: got {text!r}, expected a fill rate between 0 and 1, or off"
+        ) from None
+
+
 # -- shared steps ---------------------------------------------------------------------------
 def load_scenario(args: argparse.Namespace) -> Scenario:
     """The scenario with --set, --steps and --seed applied; checked as a whole."""
@@ -211,6 +230,8 @@ def load_scenario(args: argparse.Namespace) -> Scenario:
         overrides[key.strip()] = parse_value(value.strip())
     if args.seed is not None:
         overrides["seed"] = args.seed
+    if getattr(args, "service", None) is not None:
+        overrides["service"] = args.service
     if args.steps is not None:
         overrides["steps"] = args.steps
         if "warm_up" not in overrides and scenario.warm_up >= args.steps:
@@ -361,6 +382,8 @@ def print_comparison(comparison, table: pd.DataFrame) -> None:
         f"(same consumer demand in each pair), {comparison.scenario.steps} periods, "
         f"metrics after a warm-up of {comparison.scenario.warm_up}"
     )
+    if comparison.tunings:
+        print_tunings(comparison)
     head = (
         f"  {'metric':<16} {a:>12} {b:>12} {'change':>12}   {'95% CI of change':<25} {'change':>8}"
     )
@@ -378,6 +401,23 @@ def print_comparison(comparison, table: pd.DataFrame) -> None:
     print("  * the 95% confidence interval of the paired change excludes zero")
 
 
+def print_tunings(comparison) -> None:
+    """The equal-service block: each regime's tuned safety factor and the fill rate reached."""
+    a, b = comparison.regimes
+    ta, tb = comparison.tunings[a], comparison.tunings[b]
+    print(
+        f"  at equal service: each regime's chain-wide safety factor z tuned until its mean "
+        f"consumer fill rate is {ta.target:.3f} +- {ta.tolerance:g}"
+    )
+    print(f"  {'':<20} {a:>12} {b:>12}")
+    print(f"  {'safety factor z':<20} {ta.safety_factor:>12.3f} {tb.safety_factor:>12.3f}")
+    print(f"  {'fill rate reached':<20} {ta.fill_rate:>12.4f} {tb.fill_rate:>12.4f}")
+    print(f"  {'model runs to tune':<20} {ta.runs:>12} {tb.runs:>12}")
+    for t in (ta, tb):
+        if not t.reached:
+            print(f"  note: {t.regime} got no closer than {t.fill_rate:.4f} (the fill rate jumps)")
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare
 
@@ -388,7 +428,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_out(args.out)
     if args.plot is not None:
         _check_plot_path(args.plot)
-    with _progress(args, 2 * replications, f"{scenario.name}: opaque vs transparent") as bar:
+    total = None if resolved.service else 2 * replications  # tuning: as many as it takes
+    with _progress(args, total, f"{scenario.name}: opaque vs transparent") as bar:
         comparison = compare(resolved, replications=replications, progress=bar.update)
     table = comparison.table()
     if args.plot is not None:
@@ -407,6 +448,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "replications": replications,
         "seed": resolved.seed,
         "seeds": comparison.seeds,
+        "service": comparison.service,
+        "tuning": {r: t.record() for r, t in comparison.tunings.items()} or None,
         "metrics": comparison_rows(table, comparison.regimes),
     }
     if args.out:

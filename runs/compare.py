@@ -5,6 +5,11 @@ same consumer demand; the figure of interest is the per-pair difference, whose
 mean and 95 % confidence interval (Student's t over the pairs) ``compare``
 reports. Pairing removes the demand noise both runs share, which is why a few
 replications separate the regimes clearly.
+
+At equal service (``service``, or the scenario's ``service``), each regime is first tuned
+to the target consumer fill rate (``pullchain.runs.service``: one chain-wide safety factor
+per regime, on the same seeds), and the comparison is made at the tuned factors: the
+runs are those of the tuning's last step, with the factor as a column.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from .model import SupplyChainModel
-from .scenarios import Scenario
+from .scenarios import Scenario, check_service
+from .service import TOLERANCE, Tuning, tune_service
 
 # Two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom.
 _T975 = [
@@ -60,6 +66,12 @@ class Comparison:
     seeds: list[int]
     runs: pd.DataFrame  # one row per (replication, regime): seed and every summary metric
     examples: dict[str, SupplyChainModel] = field(default_factory=dict, repr=False)
+    tunings: dict[str, Tuning] = field(default_factory=dict)  # at equal service, by regime
+
+    @property
+    def service(self) -> float | None:
+        """The consumer fill rate both regimes were tuned to, or None."""
+        return next(iter(self.tunings.values())).target if self.tunings else None
 
     def table(self) -> pd.DataFrame:
         """Per metric: mean under each regime, the mean paired change and its 95 % CI."""
@@ -110,12 +122,22 @@ def compare(
     replications: int | None = None,
     seed: int | None = None,
     regimes: tuple[str, str] | None = None,
+    service: float | bool | None = None,
+    tolerance: float = TOLERANCE,
     progress: Callable[[int], None] | None = None,
 ) -> Comparison:
-    """Run the paired comparison; ``progress(n)`` is called after each run."""
+    """Run the paired comparison; ``progress(n)`` is called after each run.
+
+    ``service``: a consumer fill rate in (0, 1) to compare the regimes at (each tuned to
+    it within ``tolerance``), ``False`` for none, or None for the scenario's ``service``.
+    """
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
     regimes = regimes or ("opaque", scenario.shared_regime)
+    service = scenario.service if service is None else check_service("service", service)
+    if service:
+        seeds = replication_seeds(seed, replications)
+        return _at_equal_service(scenario, seeds, regimes, service, tolerance, progress)
     rows, examples = [], {}
     for r, regime, s, model in run_pairs(scenario, replications, seed, regimes):
         rows.append({"replication": r, "regime": regime, "seed": s, **model.summary()})
@@ -125,3 +147,30 @@ def compare(
             progress(1)
     seeds = replication_seeds(seed, replications)
     return Comparison(scenario, regimes, seeds, pd.DataFrame(rows), examples)
+
+
+def _at_equal_service(
+    scenario: Scenario,
+    seeds: list[int],
+    regimes: tuple[str, str],
+    service: float,
+    tolerance: float,
+    progress: Callable[[int], None] | None,
+) -> Comparison:
+    """Tune each regime to ``service``, then compare the runs at the tuned factors."""
+    tunings = {
+        regime: tune_service(
+            scenario, service, regime=regime, seeds=seeds, tolerance=tolerance, progress=progress
+        )
+        for regime in regimes
+    }
+    rows = []
+    for r, s in enumerate(seeds):
+        for regime in regimes:
+            best = tunings[regime].best
+            rows.append(
+                {"replication": r, "regime": regime, "seed": s,
+                 "safety_factor": best.safety_factor, **best.summaries[r]}
+            )  # fmt: skip
+    examples = {regime: t.best.example for regime, t in tunings.items()}
+    return Comparison(scenario, regimes, seeds, pd.DataFrame(rows), examples, tunings)

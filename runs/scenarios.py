@@ -4,7 +4,9 @@ A scenario names a network (a builder and its arguments, or a saved graph file),
 then overrides node and edge attributes in layers, most general first:
 ``[edges]`` (every firm->firm edge), ``[consumers]``, ``[firms]``, ``[kinds.<kind>]``,
 ``[nodes."<label or id>"]``. ``[regime]`` sets the information regime and its
-knobs; ``steps``, ``warm_up``, ``seed`` and ``replications`` say how to run it.
+knobs; ``steps``, ``warm_up``, ``seed`` and ``replications`` say how to run it;
+``service`` asks ``compare`` to compare the regimes at one consumer fill rate, and
+``safety_factor`` sets one adaptive safety factor z for the whole chain (the last layer).
 Every field is documented in docs/scenarios.md. Unknown fields are an error.
 
 Why not Mesa's ``Scenario``? It is a flat bag of parameters (and experimental in
@@ -63,6 +65,8 @@ TOP_LEVEL = {
     "warm_up",
     "seed",
     "replications",
+    "service",
+    "safety_factor",
     "network",
     "regime",
     "edges",
@@ -153,6 +157,18 @@ class Scenario:
     def replications(self) -> int:
         return self.get("replications")
 
+    @property
+    def service(self) -> float | None:
+        """The consumer fill rate ``compare`` tunes both regimes to, or None (``false``)."""
+        value = self.data.get("service", False)
+        return None if value is False else float(value)
+
+    @property
+    def safety_factor(self) -> float | None:
+        """The chain-wide safety factor z, or None (each firm keeps its own settings)."""
+        value = self.data.get("safety_factor")
+        return None if value is None else float(value)
+
     def with_overrides(self, assignments: Mapping[str, Any]) -> Scenario:
         """A copy with dotted-path fields set (``network.lead_time = 4``), checked again."""
         data = copy.deepcopy(self.data)
@@ -196,7 +212,10 @@ class Scenario:
                     spec[key] = copy.deepcopy(consumers[key])
             G = _call_builder(builder, spec)
         self._named_nodes = _apply_overrides(G, self.data)
-        return validate_network(G)
+        G = validate_network(G)
+        if "safety_factor" in self.data:
+            apply_safety_factor(G, self.data["safety_factor"])
+        return G
 
     def regime(self, name: str | None = None) -> InformationRegime:
         """The information regime, by the scenario's name or ``name``, with its knobs.
@@ -265,6 +284,10 @@ class Scenario:
             "replications", self.get("replications"), minimum=2, integer=True
         )
         check_runs("replications", 2 * data["replications"])  # a comparison runs two regimes
+        if "service" in data:
+            data["service"] = check_service("service", data["service"])
+        if "safety_factor" in data:
+            data["safety_factor"] = float(check_number("safety_factor", data["safety_factor"]))
         self._check_network()
         self._check_regime()
         self._check_layers()
@@ -355,6 +378,49 @@ class Scenario:
 
 DEFAULTS: dict[str, Any] = {"steps": 100, "warm_up": 20, "seed": 1, "replications": 10}
 """Top-level defaults used when a scenario leaves a field out."""
+
+
+def check_service(field: str, value: Any) -> float | bool:
+    """A target consumer fill rate strictly between 0 and 1, or ``false`` (none)."""
+    if value is False:
+        return False
+    expected = "a fill rate > 0 and < 1 (1 needs infinite stock under random demand), or false"
+    try:
+        rate = check_number(field, value, minimum=0, maximum=1)
+    except ConfigError:
+        raise ConfigError(field, value, expected) from None
+    if not 0 < rate < 1:
+        raise ConfigError(field, value, expected)
+    return float(rate)
+
+
+def takes_safety_factor(policy: str) -> bool:
+    """Whether the registered policy ``policy`` has a ``safety_factor`` parameter."""
+    from pullchain.agents.policies import POLICIES
+
+    if policy not in POLICIES:
+        return False
+    return "safety_factor" in inspect.signature(POLICIES.get(policy)).parameters
+
+
+SAFETY_TARGETS = ("safety_factor", "service_level", "fill_rate")
+
+
+def apply_safety_factor(G: nx.DiGraph, z: float) -> list[Any]:
+    """Give every firm whose policy takes a safety factor ``safety_factor = z`` (replacing
+    its own service target, if any); return those firms. None takes one: ConfigError."""
+    firms = []
+    for node, attrs in G.nodes(data=True):
+        if attrs["kind"] != "consumer" and takes_safety_factor(attrs["policy"]):
+            params = {k: v for k, v in attrs["policy_params"].items() if k not in SAFETY_TARGETS}
+            attrs["policy_params"] = {**params, "safety_factor": float(z)}
+            firms.append(node)
+    if not firms:
+        raise ConfigError(
+            "safety_factor", z, "a network with a firm whose policy takes a safety factor "
+            "(order_up_to, base_stock, echelon_base_stock, or a policy of your own)",
+        )  # fmt: skip
+    return firms
 
 
 def check_components(G: nx.DiGraph) -> None:
