@@ -45,6 +45,11 @@ EXAMPLES = {
   pullchain compare --service 0.98       both regimes tuned to a 98 % consumer fill rate first
   pullchain compare --service off        at the firms' own safety stock, whatever the scenario says
   pullchain compare --out cmp/ --json""",
+    "frontier": """examples:
+  pullchain frontier --plot frontier.png    fill rate against stock and cost, both regimes
+  pullchain frontier --factors 0:2:0.5 --replications 20
+  pullchain frontier beer-game              (an error: Sterman's rule takes no safety factor)
+  pullchain frontier --json""",
     "scenarios": """examples:
   pullchain scenarios                    list the presets
   pullchain scenarios show beer-game > mine.toml   copy one to edit""",
@@ -114,6 +119,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--service", type=_service, metavar="RATE",
         help="compare at equal service: tune each regime's chain-wide safety factor to this "
         "consumer fill rate first (e.g. 0.98; 'off' for none; default: the scenario's)",
+    )  # fmt: skip
+
+    front = sub.add_parser(
+        "frontier", help="the inventory-service frontier: fill rate against stock and cost",
+        epilog=EXAMPLES["frontier"], formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run both regimes at a range of chain-wide safety factors z, on the same "
+        "seeds, and print (and draw) each point's mean fill rate, stock and cost per period "
+        "with 95%% confidence intervals. The horizontal distance between the two curves is "
+        "the stock that sharing information saves at the same service.",
+    )  # fmt: skip
+    common(front)
+    front.add_argument(
+        "--replications", type=_int_at_least("--replications", 2), help="paired replications"
+    )
+    front.add_argument(
+        "--factors", metavar="Z", default="0:3:0.25",
+        help="safety factors: a list 0,0.5,1 or a range START:STOP:STEP (default: 0:3:0.25)",
+    )  # fmt: skip
+    front.add_argument("--plot", type=Path, metavar="FILE", help="write the frontier figure")
+    front.add_argument(
+        "--service", type=_service, metavar="RATE",
+        help="the fill rate at which to measure the distance (default: the scenario's service)",
     )  # fmt: skip
 
     scen = sub.add_parser(
@@ -465,6 +492,96 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_frontier(args: argparse.Namespace) -> int:
+    from .frontier import frontier, parse_factors
+
+    scenario = load_scenario(args)
+    replications = args.replications or scenario.replications
+    resolved = scenario.resolved(replications=replications)
+    factors = parse_factors(args.factors)
+    resolved.model(regime=resolved.shared_regime)  # check the regime before any run
+    check_out(args.out)
+    if args.plot is not None:
+        _check_plot_path(args.plot)
+    total = 2 * replications * len(factors)
+    with _progress(args, total, f"{scenario.name}: frontier") as bar:
+        result = frontier(resolved, factors=factors, replications=replications, progress=bar.update)
+    target = resolved.service
+    table = result.table()
+    if args.plot is not None:
+        from .plots import save_frontier_figure
+
+        tmp = args.plot.with_name(f".{args.plot.name}.tmp{args.plot.suffix}")
+        try:
+            save_frontier_figure(result, tmp, target)
+            tmp.replace(args.plot)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _say(args, f"wrote {args.plot}")
+    gaps = _frontier_gaps(result, target)
+    record = {
+        "scenario": scenario.name,
+        "regimes": list(result.regimes),
+        "replications": replications,
+        "seed": resolved.seed,
+        "seeds": result.seeds,
+        "factors": list(result.factors),
+        "service": target,
+        "at_service": gaps,
+        "points": table.to_dict(orient="records"),
+    }
+    if args.out:
+        with staged(args.out) as tmp:
+            result.runs.to_parquet(tmp / "runs.parquet", index=False)
+            (tmp / "frontier.json").write_text(dump_json(record) + "\n")
+            (tmp / "scenario.toml").write_text(resolved.to_toml())
+        _say(args, f"wrote {args.out}/runs.parquet, frontier.json, scenario.toml")
+    if args.json:
+        print(dump_json(record))
+        return 0
+    print(
+        f"{scenario.name}: inventory-service frontier, {' and '.join(result.regimes)}, "
+        f"{replications} paired replications, {resolved.steps} periods, metrics after a "
+        f"warm-up of {resolved.warm_up}; each row one chain-wide safety factor z (mean and "
+        "95% CI over the replications)"
+    )
+    head = f"  {'regime':<12} {'z':>5}   {'fill rate':<17} {'stock on hand':<19} cost per period"
+    print(head)
+    print("  " + "-" * (len(head) - 2))
+    for row in table.itertuples():
+        print(
+            f"  {row.regime:<12} {row.safety_factor:>5.2f}   "
+            f"{row.fill_rate:.4f} +- {row.fill_rate_ci:.4f}   "
+            f"{_fmt(row.on_hand_mean):>7} +- {_fmt(row.on_hand_mean_ci):<8}  "
+            f"{_fmt(row.cost_per_period):>7} +- {_fmt(row.cost_per_period_ci)}"
+        )
+    if gaps:
+        base, other = result.regimes[:2]
+        for metric, label in (("on_hand_mean", "stock on hand"), ("cost_per_period", "cost")):
+            g = gaps[metric]
+            print(
+                f"  at a fill rate of {target:.1%}, {label}: {base} {_fmt(g[base])}, "
+                f"{other} {_fmt(g[other])} ({_fmt(g['change'])}, {g['change_pct']:+.1f}%), "
+                "read off each curve"
+            )
+    return 0
+
+
+def _frontier_gaps(result, target: float | None) -> dict[str, dict[str, float]]:
+    """Stock and cost of each regime at ``target``, interpolated along its frontier."""
+    if target is None or len(result.regimes) < 2:
+        return {}
+    base, other = result.regimes[:2]
+    out = {}
+    for metric in ("on_hand_mean", "cost_per_period"):
+        a, b = result.at_fill(base, target, metric), result.at_fill(other, target, metric)
+        out[metric] = {
+            base: a, other: b, "change": b - a,
+            "change_pct": 100 * (b - a) / a if a else math.nan,
+        }  # fmt: skip
+    return out
+
+
 def _check_plot_path(path: Path) -> None:
     if path.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise ConfigError("--plot", str(path), "a file name ending in .png, .svg or .pdf")
@@ -528,6 +645,7 @@ COMMANDS = {
     "app": cmd_app,
     "run": cmd_run,
     "compare": cmd_compare,
+    "frontier": cmd_frontier,
     "scenarios": cmd_scenarios,
     "sweep": cmd_sweep,
     "report": cmd_report,
