@@ -3,6 +3,12 @@
 A run depends on nothing but its row (base scenario, parameter values, regime, seed),
 so every backend gives the same results bit for bit. A run that raises is recorded as
 ``failed`` with its error; it never stops the chunk.
+
+A cell compared at equal service (its scenario has a ``service``) is run as a group: all
+replications of one cell and regime, tuned together (``pullchain.runs.service``), whose
+rows are the runs at the tuned factor, with ``tuned_safety_factor`` and ``tuning_runs``
+beside the metrics. Its chunk holds the whole group, so a group is written, and resumed,
+whole; and the tuning depends on nothing but the group, so it is the same everywhere.
 """
 
 from __future__ import annotations
@@ -51,7 +57,20 @@ def run_chunk(task: Task) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     with applied(task.limits):
         load_plugins(task.imports, task.plugins)
         cache: dict[tuple, Scenario] = {}
-        return [execute(task.base, run, task.record_every, cache) for run in task.runs]
+        results: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
+        groups: dict[tuple, list[Run]] = {}
+        for run in task.runs:
+            try:
+                tuned = bool(_cell_scenario(task.base, run, cache).service)
+            except Exception:  # a cell that cannot be built: execute records why
+                tuned = False
+            if tuned:
+                groups.setdefault((run.params, run.regime), []).append(run)
+            else:
+                results[run.key] = execute(task.base, run, task.record_every, cache)
+        for group in groups.values():
+            results.update(execute_tuned(task.base, group, task.record_every, cache))
+        return [results[run.key] for run in task.runs]
 
 
 def _worker_name() -> str:
@@ -63,12 +82,19 @@ def scenario_for(base: Scenario, params: Mapping[str, Any]) -> Scenario:
     return base.with_overrides(params) if params else base
 
 
-def execute(
-    base: Scenario, run: Run, record_every: int = 0, cache: dict | None = None
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """One run: its row (status, error, metrics) and, if asked, its time series."""
-    start = time.perf_counter()
-    row: dict[str, Any] = {
+def _cell_scenario(base: Scenario, run: Run, cache: dict | None) -> Scenario:
+    """``scenario_for`` the run's cell, built once per chunk."""
+    scenario = cache.get(run.params) if cache is not None else None
+    if scenario is None:
+        scenario = scenario_for(base, run.params_dict)
+        if cache is not None:
+            cache[run.params] = scenario
+    return scenario
+
+
+def _row(run: Run) -> dict[str, Any]:
+    """The columns of a results row that say which run it is."""
+    return {
         "run_key": run.key,
         "cell": run.cell,
         "regime": run.regime,
@@ -77,14 +103,17 @@ def execute(
         "params": json.dumps(run.params_dict, sort_keys=True),
         **{k: _column_value(v) for k, v in run.params},
     }
+
+
+def execute(
+    base: Scenario, run: Run, record_every: int = 0, cache: dict | None = None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """One run: its row (status, error, metrics) and, if asked, its time series."""
+    start = time.perf_counter()
+    row = _row(run)
     series = None
     try:
-        key = run.params
-        scenario = cache.get(key) if cache is not None else None
-        if scenario is None:
-            scenario = scenario_for(base, run.params_dict)
-            if cache is not None:
-                cache[key] = scenario
+        scenario = _cell_scenario(base, run, cache)
         model = scenario.model(regime=run.regime, seed=run.seed, record_consumers=False)
         model.run_model()
         metrics = model.summary()
@@ -101,6 +130,52 @@ def execute(
     row["elapsed_s"] = time.perf_counter() - start
     row["worker"] = _worker_name()
     return row, series
+
+
+def execute_tuned(
+    base: Scenario, runs: list[Run], record_every: int = 0, cache: dict | None = None
+) -> dict[str, tuple[dict[str, Any], dict[str, Any] | None]]:
+    """The replications of one cell and regime, tuned to the cell's service target: each
+    run's row at the tuned factor (every row failed, with the error, if tuning fails).
+
+    With time series asked for, each replication is run once more at the tuned factor
+    (the very run the tuning made, bit for bit): the tuning keeps summaries, not models.
+    """
+    from .service import tune_service
+
+    start = time.perf_counter()
+    scenario = _cell_scenario(base, runs[0], cache)
+    out = {}
+    try:
+        tuning = tune_service(
+            scenario, scenario.service, regime=runs[0].regime, seeds=[r.seed for r in runs]
+        )
+        tuned = scenario.with_overrides({"safety_factor": tuning.safety_factor})
+        for run, metrics in zip(runs, tuning.best.summaries, strict=True):
+            row = _row(run)
+            row.update(status="ok", error=None, traceback=None)
+            row.update({k: float(v) for k, v in metrics.items()})
+            row.update(tuned_safety_factor=tuning.safety_factor, tuning_runs=float(tuning.runs))
+            series = None
+            if record_every:
+                model = tuned.model(regime=run.regime, seed=run.seed, record_consumers=False)
+                model.run_model()
+                series = _series(model, run.key, record_every)
+            out[run.key] = (row, series)
+    except Exception as err:
+        for run in runs:
+            row = _row(run)
+            row.update(
+                status="failed",
+                error=f"{type(err).__name__}: {err}",
+                traceback="".join(traceback.format_exception(err)),
+            )
+            out[run.key] = (row, None)
+    elapsed = (time.perf_counter() - start) / len(runs)  # the group's time, shared out
+    for row, _ in out.values():
+        row["elapsed_s"] = elapsed
+        row["worker"] = _worker_name()
+    return out
 
 
 def _column_value(value: Any) -> Any:
@@ -123,7 +198,8 @@ def rerun(
     """Run one row of a sweep again, alone, and return the finished model.
 
     ``base`` is the sweep's base scenario: a ``Scenario``, or a sweep folder (its
-    ``scenario.toml``). The model's ``summary()`` equals the row's metrics exactly.
+    ``scenario.toml``). The model's ``summary()`` equals the row's metrics exactly (a
+    tuned row runs at its ``tuned_safety_factor``).
 
     A sweep folder's manifest holds the source code of the sweep's plug-ins (its
     ``imports``). That code is executed only with ``trust_code=True``: a folder someone
@@ -147,6 +223,9 @@ def rerun(
     params = json.loads(row["params"]) if isinstance(row.get("params"), str) else {}
     try:
         scenario = scenario_for(base, params)
+        tuned = row.get("tuned_safety_factor")
+        if tuned is not None and not math.isnan(float(tuned)):  # a run at its tuned factor
+            scenario = scenario.with_overrides({"safety_factor": float(tuned)})
         model = scenario.model(regime=row["regime"], seed=int(row["seed"]), record_consumers=False)
     except ConfigError as err:
         if not untrusted:

@@ -77,6 +77,21 @@ def chunk_runs(runs: Iterable[Run], count: int, workers: int) -> Iterator[Chunk]
         yield Chunk(chunk)
 
 
+def chunk_groups(runs: Iterable[Run]) -> Iterator[Chunk]:
+    """One chunk per cell and regime, its replications in order: a tuned group is run,
+    written and resumed whole. Runs come cell by cell, so a cell's chunks are made once
+    its runs have all been seen."""
+    groups: dict[str, list[Run]] = {}
+    cell = None
+    for run in runs:
+        if run.cell != cell and groups:
+            yield from (Chunk(group) for group in groups.values())
+            groups = {}
+        cell = run.cell
+        groups.setdefault(run.regime, []).append(run)
+    yield from (Chunk(group) for group in groups.values())
+
+
 def check_out(out: Path) -> None:
     """``out`` can be a sweep folder: a folder (or nothing yet) in an existing folder."""
     if out.exists() and not out.is_dir():
@@ -241,7 +256,8 @@ def _run_locked(
         say(f"sweep {sweep.name}: {sweep.describe()}"
             + (f", {outcome.done_before} already done" if outcome.done_before else "")
             + f"; running {n_todo} on {outcome.backend}")  # fmt: skip
-        chunks = chunk_runs(todo, n_todo, backend.workers)
+        tuned = sweep.tunes  # then a chunk is one cell and regime: tuned, written, resumed whole
+        chunks = chunk_groups(todo) if tuned else chunk_runs(todo, n_todo, backend.workers)
         types_ = sweep.param_types()
         settings = limits.current()  # the limits the user raised travel to every worker
 

@@ -6,6 +6,11 @@ seed. ``parse_sweep`` checks all of it before any run: each parameter value is
 applied to the base scenario with ``Scenario.with_overrides``, which validates it.
 Replication r of every cell and every regime runs with seed
 ``replication_seeds(seed, replications)[r]``, so regimes and cells are paired.
+
+At equal service (``service`` in the sweep file, the base scenario's ``service``, or
+``service`` as a parameter), each cell and regime is tuned to its target fill rate before
+its runs (``pullchain.runs.service``), on those same seeds, so the tuned factor is the
+same however often, wherever and in whatever order the sweep runs.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ if TYPE_CHECKING:
 
 
 SWEEP_FIELDS = {"scenario", "description", "regimes", "replications", "seed", "parameters", "set",
-                "record", "imports"}  # fmt: skip
+                "record", "imports", "service"}  # fmt: skip
 RECORD_FIELDS = {"timeseries", "every"}
 RANGE_FIELDS = {"start", "stop", "num", "step"}
 NOT_PARAMETERS = {
@@ -133,8 +138,15 @@ class Sweep:
             | {name: "module" for name in self.imports if name not in self.plugins},
         }
 
+    @property
+    def tunes(self) -> bool:
+        """Whether any cell is compared at equal service (its runs tuned, cell by regime)."""
+        varied = self.parameters.get("service", [])
+        return bool(self.base.service) or any(value is not False for value in varied)
+
     def describe(self) -> str:
-        return _describe(self.n_cells, len(self.regimes), self.replications)
+        tuned = ", each cell and regime first tuned to its service target" if self.tunes else ""
+        return _describe(self.n_cells, len(self.regimes), self.replications) + tuned
 
 
 def _describe(cells: int, regimes: int, replications: int) -> str:
@@ -177,6 +189,10 @@ def parse_sweep(text: str, source: Path | None = None) -> Sweep:
             base = base.with_overrides(fixed)
         except ConfigError as err:
             raise ConfigError(f"set.{err.field}", err.value, err.expected) from None
+    if "service" in data:  # shorthand for [set] service = ...
+        if "service" in fixed:
+            raise ConfigError("service", data["service"], "service set once (here or in [set])")
+        base = base.with_overrides({"service": data["service"]})
     base = base.resolved()
 
     regimes = _regimes(data.get("regimes", ["opaque", base.shared_regime]), base)
@@ -208,6 +224,12 @@ def parse_sweep(text: str, source: Path | None = None) -> Sweep:
                 raise ConfigError(where, value, f"a valid value of this field: {err}") from None
         parameters[path] = values
 
+    if "safety_factor" in parameters and (base.service or "service" in parameters):
+        raise ConfigError(
+            'parameters."safety_factor"', parameters["safety_factor"],
+            "a sweep that either varies the safety factor or tunes it to a service target "
+            "(service), not both",
+        )  # fmt: skip
     record = data.get("record", {})
     if not isinstance(record, dict):
         raise ConfigError("record", record, "a [record] table (timeseries, every)")

@@ -362,6 +362,12 @@ BAD = {
     "unknown regime": (("seed = 11", 'seed = 11\nregimes = ["opaque", "glass"]'), "regimes"),
     "unknown field": (("seed = 11", "seed = 11\nrepetitions = 3"), "repetitions"),
     "unknown scenario": (('scenario = "serial"', 'scenario = "nope.toml"'), "scenario"),
+    "a service of 1": (("seed = 11", "seed = 11\nservice = 1.0"), "service"),
+    "service twice": (("warm_up = 10", "warm_up = 10\nservice = 0.9"), "service"),
+    "tuned and varied": (
+        ('"network.lead_time" = [1, 3]', '"network.lead_time" = [1, 3]\nsafety_factor = [0, 1]'),
+        "safety_factor",
+    ),
 }
 
 
@@ -369,7 +375,10 @@ BAD = {
 def test_a_bad_sweep_file_fails_before_any_run(case, tmp_path, capsys):
     (old, new), needle = BAD[case]
     assert old in SWEEP
-    path = write_sweep(tmp_path, SWEEP.replace(old, new))
+    text = SWEEP.replace(old, new)
+    if case in ("service twice", "tuned and varied"):  # and a target at the top
+        text = text.replace("seed = 11", "seed = 11\nservice = 0.9")
+    path = write_sweep(tmp_path, text)
     out = tmp_path / "out"
     assert cli.main(["sweep", str(path), "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
@@ -431,3 +440,53 @@ def test_the_docs_name_every_sweep_field_and_the_example_parses():
     example = load_sweep(root / "examples" / "sweep-lead-time.toml")
     assert example.describe() == "9 cells x 2 regimes x 10 replications = 180 runs"
     assert example.base.steps == 120 and example.record_every == 5
+
+
+# -- at equal service: each cell and regime tuned to the target before its runs -------------------
+TUNED = """
+scenario = "default"
+replications = 2
+seed = 5
+service = 0.95
+
+[set]
+steps = 60
+warm_up = 20
+"firms.policy_params" = { window = 4, service_level = 0.95 }
+
+[parameters]
+"network.lead_time" = [1, 2]
+
+[record]
+timeseries = true
+every = 20
+"""
+
+
+def test_a_tuned_sweep_tunes_each_cell_and_regime_and_resumes_to_the_same_table(tmp_path):
+    from pullchain.runs.service import TOLERANCE
+
+    path = write_sweep(tmp_path, TUNED)
+    sweep = load_sweep(path)
+    assert sweep.tunes and sweep.describe().endswith("tuned to its service target")
+    out = tmp_path / "out"
+    outcome = run_sweep(sweep, out, workers=1)
+    assert outcome.ran == 8 and outcome.failed == 0
+    frame = read_results(out)
+    for _, group in frame.groupby(["cell", "regime"]):
+        assert group["tuned_safety_factor"].nunique() == 1
+        assert abs(group["fill_rate"].mean() - 0.95) <= TOLERANCE
+        assert (group["tuning_runs"] % 2 == 0).all()  # whole evaluations of both replications
+    row = frame.iloc[5]
+    assert rerun(row, out).summary()["total_cost"] == row["total_cost"]
+    series = read_timeseries(out)
+    assert set(series["run_key"]) == set(frame["run_key"])
+
+    # One group lost (its results file gone): resuming runs and tunes it again, identically.
+    before = comparable(out)
+    parts = sorted((out / "results").glob("part-*.parquet"))
+    assert len(parts) == 4  # one file per cell and regime
+    parts[2].unlink()
+    again = run_sweep(load_sweep(path), out, workers=1)
+    assert again.ran == 2 and again.done_before == 6
+    pd.testing.assert_frame_equal(comparable(out), before)
