@@ -141,7 +141,7 @@ class Session:
         with self.lock:
             try:
                 scenario = apply_controls(self.preset.value, self.controls.value, self.start.value)
-                pair = Pair.build(scenario)
+                pair = Pair.build(scenario, self.controls.value.service or None)
             except ConfigError as err:
                 self.error.set(str(err))
                 return
@@ -306,6 +306,12 @@ def Headline(pair: Pair, tick: int):
 
     ``tick`` changes whenever the chains step, so that the table is drawn again.
     """
+    if pair.factors:
+        factors = ", ".join(f"{r} {z:.2f}" for r, z in pair.factors.items())
+        solara.Text(
+            f"At equal service: each chain's safety factor z tuned to a {pair.service:.1%} "
+            f"consumer fill rate over the scenario's replications ({factors})"
+        )
     figures = {r: headline(m) for r, m in pair.models.items()}
     keys = list(dict.fromkeys(k for f in figures.values() for k in f))
     if not keys:
@@ -649,6 +655,11 @@ def ControlsPanel(session: Session):
     solara.Select("Demand pattern", values=demands, value=c.demand, on_value=set_knob(demand=1))
     solara.InputInt("Seed", value=c.seed, on_value=set_knob(seed=1))
     solara.InputInt("Periods", value=c.steps, on_value=set_knob(steps=1))
+    solara.InputFloat(
+        "Equal service: consumer fill rate (0 = off; tuning takes seconds)",
+        value=c.service,
+        on_value=set_knob(service=1),
+    )
     with solara.Details("Mechanisms", expand=bool(MECHANISM_PANELS)):
         if MECHANISM_PANELS:
             for panel in MECHANISM_PANELS:

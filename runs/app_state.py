@@ -1,7 +1,8 @@
 """The state of the browser app's main page, without Solara: testable.
 
 - ``Pair``: the opaque and the shared-information chain of one scenario, on the same
-  seed (so the same consumer demand), stepped in lockstep.
+  seed (so the same consumer demand), stepped in lockstep; at equal service, each at the
+  chain-wide safety factor ``compare`` tunes it to (``pullchain.runs.service``).
 - ``Controls``: the knobs of the page, read from a scenario and turned back into
   ``Scenario.with_overrides`` assignments (only the knobs that were changed).
 - Mechanisms (``MECHANISM_PATHS``, ``mechanism_overrides``, ``with_mechanism``): the
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pullchain.agents.demand import DEMANDS
 
 from .app_network import NetworkView
-from .scenarios import Scenario, parse_value, preset_names
+from .scenarios import Scenario, check_service, parse_value, preset_names
 
 if TYPE_CHECKING:
     from .model import SupplyChainModel
@@ -41,14 +42,28 @@ class Pair:
     scenario: Scenario
     models: dict[str, SupplyChainModel]
     view: NetworkView = field(repr=False)
+    factors: dict[str, float] = field(default_factory=dict)
+    """At equal service: each regime's tuned chain-wide safety factor (else empty)."""
+    service: float | None = None
 
     @classmethod
-    def build(cls, scenario: Scenario) -> Pair:
-        """Both chains of ``scenario``; raises ConfigError on a bad combination."""
+    def build(cls, scenario: Scenario, service: float | None = None) -> Pair:
+        """Both chains of ``scenario``; raises ConfigError on a bad combination.
+
+        With ``service``, each chain runs at the safety factor that brings its mean
+        consumer fill rate over the scenario's paired replications to that target, as
+        ``pullchain compare --service`` finds it (the same seeds, the same factors).
+        """
         regimes = ("opaque", scenario.shared_regime)
-        models = {r: scenario.model(regime=r) for r in regimes}
+        factors = tuned_factors(scenario, service, regimes) if service else {}
+        models = {
+            r: (
+                scenario.with_overrides({"safety_factor": factors[r]}) if factors else scenario
+            ).model(regime=r)
+            for r in regimes
+        }
         first = models[regimes[0]]
-        return cls(scenario, models, NetworkView(first))
+        return cls(scenario, models, NetworkView(first), factors, service or None)
 
     @property
     def regimes(self) -> tuple[str, ...]:
@@ -77,6 +92,25 @@ class Pair:
         return done
 
 
+_TUNED: dict[tuple[str, str, float, tuple[str, ...]], dict[str, float]] = {}
+
+
+def tuned_factors(scenario: Scenario, service: float, regimes: tuple[str, ...]) -> dict[str, float]:
+    """Each regime's tuned safety factor, searched once per scenario and target (cached:
+    a search runs the scenario's replications several times)."""
+    from .compare import replication_seeds
+    from .service import tune_service
+
+    service = float(check_service("service", service))
+    key = (scenario.to_toml(), str(scenario.source), service, regimes)
+    if key not in _TUNED:
+        seeds = replication_seeds(scenario.seed, scenario.replications)
+        _TUNED[key] = {
+            r: tune_service(scenario, service, regime=r, seeds=seeds).safety_factor for r in regimes
+        }
+    return dict(_TUNED[key])
+
+
 # -- controls -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Controls:
@@ -92,6 +126,10 @@ class Controls:
     demand: str = "normal"
     seed: int = 1
     steps: int = 100
+    service: float = 0.0
+    """Equal service: the consumer fill rate both chains are tuned to (0: the firms' own
+    safety stock). The page starts at 0 whatever the scenario's ``service``: a search takes
+    seconds, so the user asks for it."""
     extra: tuple[tuple[str, Any], ...] = ()
     """Further ``path = value`` overrides (mechanism panels add theirs here)."""
 
@@ -166,7 +204,7 @@ class Controls:
             if base.warm_up >= self.steps:
                 out["warm_up"] = self.steps // 5
         out.update(dict(self.extra))
-        return out
+        return out  # ``service`` is not a scenario override: ``Pair.build`` takes it
 
 
 def _order_up_to_params(base: Scenario) -> dict[str, Any]:

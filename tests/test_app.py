@@ -654,3 +654,37 @@ def test_mechanism_overrides_are_checked_by_the_scenario():
     assert app_state.mechanism_overrides(
         "rationing", scenario, {"gaming": 2.0, "capacity": " ", "allocation": "fcfs"}
     )["kinds.brand.capacity"] == float("inf")
+
+
+# -- equal service ----------------------------------------------------------------------------
+def test_at_equal_service_both_chains_run_at_the_factors_compare_tunes():
+    from pullchain.runs.compare import replication_seeds
+    from pullchain.runs.service import tune_service
+
+    scenario = Scenario.preset("default").with_overrides(
+        {"steps": 60, "warm_up": 20, "replications": 2,
+         "firms.policy_params": {"window": 4, "service_level": 0.95}}
+    )  # fmt: skip
+    pair = Pair.build(scenario, 0.95)
+    seeds = replication_seeds(scenario.seed, 2)
+    for regime, model in pair.models.items():
+        expected = tune_service(scenario, 0.95, regime=regime, seeds=seeds).safety_factor
+        assert pair.factors[regime] == expected
+        firms = [d for _, d in model.network.nodes(data=True) if d["kind"] != "consumer"]
+        assert {d["policy_params"]["safety_factor"] for d in firms} == {expected}
+    assert Pair.build(scenario).factors == {}  # without a target, the firms' own settings
+    assert Controls.from_scenario(scenario).service == 0.0
+
+
+def test_the_service_control_rebuilds_the_chains_tuned(monkeypatch):
+    def quick(scenario, service, regimes):  # the search itself is tested above
+        return dict.fromkeys(regimes, 0.5)
+
+    monkeypatch.setattr(app_state, "tuned_factors", quick)
+    rc, session = render()
+    type_into(widget(rc, v.TextField, "Equal service"), "0.97")
+    assert session.controls.value.service == 0.97
+    click(rc, "Reset")
+    assert session.error.value is None
+    assert session.pair.value.factors == {"opaque": 0.5, "transparent": 0.5}
+    assert session.pair.value.service == 0.97
