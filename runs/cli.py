@@ -400,6 +400,10 @@ def print_comparison(comparison, table: pd.DataFrame) -> None:
     metrics = [
         m for m in SHOWN if m in table.index and not (m in quiet and not table.loc[m, [a, b]].any())
     ]  # a cost nobody pays is left out
+    tiers = [m for m in table.index if m.startswith("on_hand_tier")]  # where the stock sits
+    if "on_hand_mean" in metrics:
+        at = metrics.index("on_hand_mean") + 1
+        metrics[at:at] = tiers
     metrics += [
         m for m in table.index if m.startswith(("bullwhip_tier", "felt_tier", "reaction_tier"))
     ]

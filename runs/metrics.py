@@ -5,6 +5,7 @@ periods, so start-up transients do not count. Definitions (docs/model.md):
 
 - bullwhip of a tier: Var(sum of the orders the tier's firms place) / Var(consumer demand).
 - bullwhip of a firm: Var(orders it places) / Var(orders it receives).
+- stock of a tier: mean units its firms hold on hand.
 - fill rate: units served from stock in the period they were asked for / units asked for.
 - holding, backlog, lost-sale cost: per unit per period, summed over firms and periods;
   holding on goods in transit, charged to the shipper, where a firm pays it.
@@ -58,6 +59,16 @@ def bullwhip_by_firm(rec: Recorder, warm_up: int = 0) -> dict:
         f.node: variance_ratio(ordered[:, j], received[:, j])
         for j, f in enumerate(rec.firms.agents)
     }
+
+
+def stock_by_tier(rec: Recorder, tiers: dict, warm_up: int = 0) -> dict[int, float]:
+    """Per tier (1 = retailers), the mean units its firms hold on hand."""
+    on_hand = rec.firms.series("on_hand")[warm_up:]
+    out: dict[int, float] = {}
+    for j, firm in enumerate(rec.firms.agents):
+        tier = tiers[firm.node]
+        out[tier] = out.get(tier, 0.0) + (float(on_hand[:, j].mean()) if len(on_hand) else 0.0)
+    return dict(sorted(out.items()))
 
 
 def fill_rate(rec: Recorder, warm_up: int = 0, kinds: tuple[str, ...] = ("retailer",)) -> float:
@@ -127,6 +138,8 @@ def summary(model, warm_up: int | None = None) -> dict[str, float]:
     for tier, ratio in by_tier.items():
         out[f"bullwhip_tier{tier}"] = ratio
     out["bullwhip_top"] = by_tier[max(by_tier)] if by_tier else float("nan")
+    for tier, stock in stock_by_tier(rec, model.topology.tiers, w).items():
+        out[f"on_hand_tier{tier}"] = stock
     start = model.disruptions.first_start()
     if start is not None and start < rec.rows:  # a shock that has struck
         out.update(shock_response(model, start))
