@@ -117,9 +117,16 @@ def comparison_figure(comparison: Comparison) -> Figure:
         ax.set_ylim(0, top)  # one scale, so the amplification compares at a glance
     _stock_panel(axes[1, 0], models)
     _cost_panel(axes[1, 1], comparison)
+    service = ""
+    if comparison.tunings:
+        factors = ", ".join(f"{r} {t.safety_factor:.2f}" for r, t in comparison.tunings.items())
+        service = (
+            f"\nat equal service: each regime's safety factor z tuned to a consumer fill rate "
+            f"of {comparison.service:.1%} ({factors})"
+        )
     fig.suptitle(
         f"pullchain compare: {comparison.scenario.name}, {len(comparison.seeds)} paired "
-        f"replications (orders and stock: replication 1, seed {comparison.seeds[0]})"
+        f"replications (orders and stock: replication 1, seed {comparison.seeds[0]})" + service
     )
     return fig
 

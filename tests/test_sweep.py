@@ -438,7 +438,10 @@ def test_the_docs_name_every_sweep_field_and_the_example_parses():
     for name in RANGE_FIELDS:
         assert name in doc
     example = load_sweep(root / "examples" / "sweep-lead-time.toml")
-    assert example.describe() == "9 cells x 2 regimes x 10 replications = 180 runs"
+    assert example.describe() == (
+        "9 cells x 2 regimes x 10 replications = 180 runs, "
+        "each cell and regime first tuned to its service target"
+    )
     assert example.base.steps == 120 and example.record_every == 5
 
 
