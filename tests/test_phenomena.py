@@ -286,9 +286,26 @@ def test_goods_are_conserved_in_every_preset(name):
         ("disruptions", [{"kind": "outage", "targets": "brand", "rate": 1.5}], "rate"),
         ("disruptions", [{"kind": "outage", "targets": "wizard", "rate": 0.1}], "targets"),
         ("disruptions", {"kind": "outage"}, "disruptions"),
+        ("firms.in_transit_holding", "yes", "in_transit_holding"),
+        ("service", 1.0, "service"),
+        ("service", -0.5, "service"),
+        ("safety_factor", "lots", "safety_factor"),
+        ("firms.policy_params", {"window": 4, "fill_rate": 1.0}, "fill_rate"),
+        ("firms.policy_params", {"window": 4, "error_window": 1.5}, "error_window"),
     ],
 )
 def test_each_new_parameter_is_checked_with_a_clear_error(path, value, field):
     with pytest.raises(ConfigError) as err:
         Scenario.preset("default").with_overrides({path: value})
     assert field in err.value.field
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"hold_periods": -1}, "hold_periods"), ({"hold_periods": 2.5}, "hold_periods"),
+     ({"hold_order": -4.0}, "hold_order"), ({"integer": "yes"}, "integer")],
+)  # fmt: skip
+def test_the_board_options_of_stermans_rule_are_checked(params, field):
+    with pytest.raises(ConfigError) as err:
+        Scenario.preset("beer-game").with_overrides({"network.policy_params": params})
+    assert err.value.field.endswith(field) and err.value.field.startswith("node")
