@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from pullchain.network.errors import ConfigError, check_number
+from pullchain.network.limits import check_runs
 
 from .compare import paired_interval, replication_seeds
 from .scenarios import Scenario
@@ -100,6 +101,7 @@ def frontier(
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
     regimes = regimes or ("opaque", scenario.shared_regime)
+    check_runs("factors", len(factors) * len(regimes) * replications)  # before any run
     seeds = replication_seeds(seed, replications)
     scenario.with_overrides({"safety_factor": factors[0]})  # no firm takes one: fail now
     rows = []
