@@ -466,13 +466,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.plot is not None:
         from .plots import save_comparison_figure
 
-        tmp = args.plot.with_name(f".{args.plot.name}.tmp{args.plot.suffix}")
-        try:
-            save_comparison_figure(comparison, tmp)
-            tmp.replace(args.plot)
-        finally:
-            tmp.unlink(missing_ok=True)
-        _say(args, f"wrote {args.plot}")
+        write_plot(args, lambda path: save_comparison_figure(comparison, path))
     result = {
         "scenario": scenario.name,
         "regimes": list(comparison.regimes),
@@ -515,13 +509,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     if args.plot is not None:
         from .plots import save_frontier_figure
 
-        tmp = args.plot.with_name(f".{args.plot.name}.tmp{args.plot.suffix}")
-        try:
-            save_frontier_figure(result, tmp, target)
-            tmp.replace(args.plot)
-        finally:
-            tmp.unlink(missing_ok=True)
-        _say(args, f"wrote {args.plot}")
+        write_plot(args, lambda path: save_frontier_figure(result, path, target))
     gaps = _frontier_gaps(result, target)
     record = {
         "scenario": scenario.name,
@@ -584,6 +572,17 @@ def _frontier_gaps(result, target: float | None) -> dict[str, dict[str, float]]:
             "change_pct": 100 * (b - a) / a if a else math.nan,
         }  # fmt: skip
     return out
+
+
+def write_plot(args: argparse.Namespace, draw: Callable[[Path], Any]) -> None:
+    """``draw`` the figure into a temporary file that becomes ``--plot`` only when whole."""
+    tmp = args.plot.with_name(f".{args.plot.name}.tmp{args.plot.suffix}")
+    try:
+        draw(tmp)
+        tmp.replace(args.plot)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _say(args, f"wrote {args.plot}")
 
 
 def _check_plot_path(path: Path) -> None:

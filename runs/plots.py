@@ -172,16 +172,21 @@ def _label_factors(ax, points, x, y, color: str, above: bool) -> None:
             )  # fmt: skip
 
 
+def _curve(ax, points, x: str, y: str, color: str, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """One regime's frontier: points joined, the 95 % band of ``y`` shaded, whiskers on ``x``."""
+    xs, ys, band = points[x].to_numpy(), points[y].to_numpy(), points[f"{y}_ci"].to_numpy()
+    ax.fill_between(xs, ys - band, ys + band, color=color, alpha=0.18, lw=0)
+    ax.errorbar(
+        xs, ys, xerr=points[f"{x}_ci"], fmt="o-", color=color, ms=3.5, lw=1.8,
+        elinewidth=0.8, capsize=0, label=label,
+    )  # fmt: skip
+    return xs, ys
+
+
 def _stock_panel_frontier(ax, frontier: Frontier, target: float | None) -> None:
     """(a) The exchange curve: fill rate (logit) against mean stock on hand."""
     for i, regime, points, color in _frontier_regimes(frontier):
-        x, y = points.on_hand_mean.to_numpy(), points.fill_rate.to_numpy()
-        ci = points.fill_rate_ci.to_numpy()
-        ax.fill_between(x, y - ci, y + ci, color=color, alpha=0.18, lw=0)
-        ax.errorbar(
-            x, y, xerr=points.on_hand_mean_ci, fmt="o-", color=color, ms=3.5, lw=1.8,
-            elinewidth=0.8, capsize=0, label=regime,
-        )  # fmt: skip
+        x, y = _curve(ax, points, "on_hand_mean", "fill_rate", color, regime)
         _label_factors(ax, points, x, y, color, above=i > 0)
     ax.set_yscale("logit")
     _fill_axis(ax.yaxis, frontier.table())
@@ -208,13 +213,7 @@ def _stock_panel_frontier(ax, frontier: Frontier, target: float | None) -> None:
 def _cost_panel_frontier(ax, frontier: Frontier, target: float | None) -> None:
     """(b) The cost of service: mean cost per period against the fill rate (logit)."""
     for _, regime, points, color in _frontier_regimes(frontier):
-        x, y = points.fill_rate.to_numpy(), points.cost_per_period.to_numpy()
-        ci = points.cost_per_period_ci.to_numpy()
-        ax.fill_between(x, y - ci, y + ci, color=color, alpha=0.18, lw=0)
-        ax.errorbar(
-            x, y, xerr=points.fill_rate_ci, fmt="o-", color=color, ms=3.5, lw=1.8,
-            elinewidth=0.8, capsize=0, label=regime,
-        )  # fmt: skip
+        x, y = _curve(ax, points, "fill_rate", "cost_per_period", color, regime)
         best = int(np.argmin(y))
         ax.plot(x[best], y[best], marker="*", ms=13, color=color, mec="black", mew=0.6)
     ax.plot([], [], ls="", marker="*", ms=10, color="0.6", mec="black", mew=0.6,
