@@ -218,11 +218,11 @@ def test_holding_goods_in_transit_is_charged_to_the_shipper_and_changes_nothing_
 # exact board-game model, with the decision rule at theta = 0, alpha_S = 1 (stock adjustment
 # time 1), beta = 1 (full weight on the supply line), S' = 28 at the retailer, wholesaler and
 # distributor and 20 at the factory, orders of 4 in the first four weeks and whole cases,
-# gives "the exact same benchmark cost values reported by Sterman (1989)". The per-stage
-# values below (46, 50, 54, 54; team 204) are what a public port of their R code emits
-# (github.com/NimaMan/invman, verification/classic_board_game.rs): we found no quotable
-# text of either paper that prints the split, so the total 204 is the published anchor
-# (players' team costs averaged about ten times it) and the split is the port's.
+# gives "the exact same benchmark cost values reported by Sterman (1989)" (their abstract).
+# The values below (46, 50, 54, 54; team 204) are what a public port of their R code emits
+# (github.com/NimaMan/invman, verification/classic_board_game.rs), which carries 204 as
+# Sterman's published benchmark. We could read neither paper's table of costs: neither the
+# split nor the total is checked here against a printed page, only against that port.
 BENCHMARK = {"desired_stock": (28.0, 28.0, 28.0, 20.0), "costs": (46.0, 50.0, 54.0, 54.0)}
 
 
