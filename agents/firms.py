@@ -231,6 +231,8 @@ class Firm(mesa.Agent):
         s.backlog = self.backlog
         s.credit = self.backlog - self.net_owed  # > 0 only when customers returned orders
         s.supply_line = self.supply_line
+        s.received = self.received
+        s.shipped = self.shipped
         s.observation = observation
         if 0 <= self.season_end <= observation.period:
             return 0.0  # the season is over: the product is no longer replenished

@@ -35,7 +35,12 @@ POLICIES: Registry[OrderingPolicy] = Registry("ordering policy")
 
 
 class Situation:
-    """What a policy may use: the firm's own state and its observation. Reused each period."""
+    """What a policy may use: the firm's own state and its observation. Reused each period.
+
+    ``received`` and ``shipped`` are the firm's own flows so far this period (goods
+    taken in at its start, goods sent to customers): what a person playing the firm
+    is told each week, and what a rule may use as well.
+    """
 
     __slots__ = (
         "backlog",
@@ -45,7 +50,9 @@ class Situation:
         "observation",
         "on_hand",
         "period",
+        "received",
         "review_period",
+        "shipped",
         "supply_line",
     )
 
@@ -61,6 +68,8 @@ class Situation:
         self.backlog = 0.0  # what the firm owes its customers (units, >= 0)
         self.credit = 0.0  # what customers owe it back: returns beyond what it owed (>= 0)
         self.supply_line = 0.0
+        self.received = 0.0
+        self.shipped = 0.0
         self.observation: Observation | None = None
 
     @property

@@ -55,6 +55,8 @@ class Observation:
             visible (``delay`` periods old), or None when none is.
         downstream_shares: for each of those firms, the fraction of its supply that comes
             from this firm (so an echelon counts only its own part of shared customers).
+        downstream_firms: which firms those are (their indices in processing order), so
+            that what is seen can be named (the classroom game's page does).
     """
 
     period: int
@@ -63,6 +65,7 @@ class Observation:
     pos_demand: float | None = None
     downstream_positions: np.ndarray | None = None
     downstream_shares: np.ndarray | None = None
+    downstream_firms: np.ndarray | None = None
 
 
 class Board:
@@ -236,12 +239,13 @@ class InformationRegime:
             idx, w = weights
             pos = float(self.board.pos[seen % self.board.depth][idx] @ w)
             signal = pos + float(sum(orders[i] for i in self._uncovered[firm]))
-        positions = shares = None
+        positions = shares = firms = None
         visible = self._visible_firms[firm]
         if visible is not None and seen >= 0:
             positions = self.board.positions[seen % self.board.depth][visible].copy()
             shares = self._visible_shares[firm]
-        return Observation(period, total, signal, pos, positions, shares)
+            firms = visible
+        return Observation(period, total, signal, pos, positions, shares, firms)
 
     def needs(self, firm: int, period: int, orders: Sequence[float]) -> list[float] | None:
         """Each customer's true need, for allocating scarce stock, where it is visible.
