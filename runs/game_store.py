@@ -67,7 +67,8 @@ class GameStore:
         try:
             self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as err:
-            raise ConfigError("--games", str(self.folder), f"a folder to write in ({err})") from None
+            problem = f"a folder to write in ({err})"
+            raise ConfigError("--games", str(self.folder), problem) from None
         if not os.access(self.folder, os.W_OK):
             raise ConfigError("--games", str(self.folder), "a folder this user can write in")
 

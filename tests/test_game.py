@@ -7,6 +7,8 @@ test_game_browser.py (Chromium).
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,7 @@ from pullchain.runs.game import (
     Settings,
     parse_order,
 )
+from pullchain.runs.game_store import CODE_ALPHABET, GameStore, Hub, clean_code
 from pullchain.runs.scenarios import Scenario
 
 
@@ -292,3 +295,63 @@ def test_seats_are_taken_once():
         game.take_seat("retailer", "Bo")
     with pytest.raises(ConfigError):
         game.take_seat("wholesaler", "Bo")  # the computer plays it
+
+
+# -- storage --------------------------------------------------------------------------------
+def test_a_restarted_server_rebuilds_the_game_exactly(tmp_path):
+    first = Hub(GameStore(tmp_path))
+    game = first.create(beer(("retailer", "wholesaler"), timeout=60))
+    seat = game.take_seat("retailer", "Ana")
+    game.start_round()
+    for week in range(7):
+        play_week(game, {"retailer": str(week), "wholesaler": "4"})
+    game.submit("retailer", 7, "12")
+    game.computer_orders(all_late=True)
+    before = game.round.replay().model.recorder.firms.data.copy()
+
+    again = Hub(GameStore(tmp_path)).get(game.code.lower())  # a new process; any case
+    assert again is not game and again.seat_of(seat) == "retailer"
+    assert again.round.orders == game.round.orders
+    assert again.round.orders[7]["wholesaler"].by == BY_COMPUTER
+    np.testing.assert_array_equal(again.round.replay().model.recorder.firms.data, before)
+    assert again.is_host(game.host_key) and not again.is_host("guess")
+
+
+def test_writes_are_atomic_and_private(tmp_path):
+    store = GameStore(tmp_path / "games")
+    game = Hub(store).create(beer())
+    game.start_round()
+    play_week(game, {"retailer": "4"})
+    files = sorted(p.name for p in store.folder.iterdir())
+    assert files == [f"{game.code}.json"]  # no temporary file left behind
+    assert json.loads((store.folder / files[0]).read_text())["rounds"][0]["orders"][0] == {
+        "week": 0, "role": "retailer", "order": 4.0, "by": "player",
+    }  # fmt: skip
+    assert store.folder.stat().st_mode & 0o077 == 0
+
+
+def test_codes_are_short_and_cannot_name_another_file(tmp_path):
+    store = GameStore(tmp_path)
+    codes = {store.new_code() for _ in range(50)}
+    assert len(codes) == 50 and all(len(c) == 6 and set(c) <= set(CODE_ALPHABET) for c in codes)
+    hub = Hub(store)
+    for bad in ["../etc/passwd", "..", "/tmp/x", "ABC", "ABCDEFG", "abcde!", "", None, "0OIL1U"]:
+        assert hub.get(bad) is None
+        with pytest.raises(ValueError):
+            store.path(bad)
+    assert clean_code(" ab-cd ef ") == "ABCDEF"
+
+
+def test_a_broken_game_file_is_one_clear_error(tmp_path):
+    store = GameStore(tmp_path)
+    game = Hub(store).create(beer())
+    (store.folder / f"{game.code}.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="game file"):
+        Hub(store).get(game.code)
+    record = game.to_record()
+    for bad, field in [({"order": -4}, "order"), ({"by": "x"}, "by"), ({"week": 99}, "week")]:
+        item = {"week": 0, "role": "retailer", "order": 4, "by": "player", **bad}
+        record["rounds"][0]["orders"] = [item]
+        (store.folder / f"{game.code}.json").write_text(json.dumps(record))
+        with pytest.raises(ConfigError, match=field):
+            Hub(store).get(game.code)
