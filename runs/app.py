@@ -51,6 +51,7 @@ from .app_state import (
     scenario_facts,
     with_mechanism,
 )
+from .game_page import GamePage
 from .scenarios import Scenario
 
 ENV_SCENARIO = "PULLCHAIN_APP_SCENARIO"
@@ -846,6 +847,7 @@ def SweepsPage():
 routes = [
     solara.Route(path="/", component=ChainsPage, label="Two chains", layout=Layout),
     solara.Route(path="sweeps", component=SweepsPage, label="Sweep explorer"),
+    solara.Route(path="game", component=GamePage, label="Classroom game"),
 ]
 
 

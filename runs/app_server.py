@@ -54,14 +54,23 @@ def command(host: str, port: int) -> list[str]:
     ]
 
 
-def environment(scenario: str, results: Path) -> dict[str, str]:
-    """The server's environment: the scenario and results folder for the app, Solara's
-    settings (no telemetry, the CDN cache)."""
+def environment(
+    scenario: str, results: Path, games: Path | None = None, join: str | None = None
+) -> dict[str, str]:
+    """The server's environment: the scenario, results folder, games folder and the
+    address players join a game at, for the app; Solara's settings (no telemetry, the
+    CDN cache)."""
     from .app import ENV_RESULTS, ENV_SCENARIO
+    from .game_page import ENV_JOIN
+    from .game_store import ENV_GAMES
 
     env = dict(os.environ)
     env[ENV_SCENARIO] = scenario
     env[ENV_RESULTS] = str(results)
+    if games is not None:
+        env[ENV_GAMES] = str(games)
+    if join is not None:
+        env[ENV_JOIN] = join
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     env[CACHE_ENV] = str(cdn_cache_dir())
     # Solara warns on each page load that a plain-http cookie cannot be samesite=none:
@@ -69,6 +78,17 @@ def environment(scenario: str, results: Path) -> dict[str, str]:
     quiet = "ignore:Cookies with samesite=none:UserWarning"
     env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), quiet]))
     return env
+
+
+def lan_address() -> str:
+    """This machine's address on its local network, as players' browsers reach it (the
+    interface a route out would use; nothing is sent). 'this-machine' if there is none."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+            return s.getsockname()[0]
+        except OSError:
+            return "this-machine"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -119,6 +139,7 @@ def start(
     host: str = "127.0.0.1",
     port: int = 8765,
     results: Path | None = None,
+    games: Path | None = None,
 ) -> subprocess.Popen:
     """Check the input, then start the server in a child process (returns at once)."""
     try:
@@ -130,8 +151,23 @@ def start(
     Scenario.load(scenario)  # a bad scenario fails here, in one line, not in the page
     _check_port(host, port)
     results = (results or Path("sweeps")).resolve()
+    if games is not None:
+        from .game_store import GameStore
+
+        games = GameStore(games).folder  # a folder that cannot be written fails here
     scenario_arg = scenario if not Path(scenario).exists() else str(Path(scenario).resolve())
-    return subprocess.Popen(command(host, port), env=environment(scenario_arg, results))
+    join = join_address(host, port)
+    env = environment(scenario_arg, results, games, join)
+    return subprocess.Popen(command(host, port), env=env)
+
+
+def join_address(host: str, port: int) -> str | None:
+    """Where players on the local network open the game, when the server listens beyond
+    this machine (``--host 0.0.0.0`` or an address); None on loopback."""
+    if host in ("127.0.0.1", "::1", "localhost"):
+        return None
+    shown = lan_address() if host in ("0.0.0.0", "::") else host
+    return f"http://{shown}:{port}/game"
 
 
 def serve(
@@ -139,9 +175,10 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8765,
     results: Path | None = None,
+    games: Path | None = None,
 ) -> int:
     """Start the app, print its address once it answers, and wait until it stops."""
-    proc = start(scenario, host, port, results)
+    proc = start(scenario, host, port, results, games)
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM: stop the server too, as Ctrl-C does
@@ -152,6 +189,9 @@ def serve(
     try:
         wait_until_up(f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/", proc=proc)
         print(f"pullchain app: open {url} (Ctrl-C to stop)", flush=True)
+        join = join_address(host, port)
+        if join is not None:
+            print(f"pullchain app: players on this network join a game at {join}", flush=True)
         return proc.wait()
     except KeyboardInterrupt:
         return 0

@@ -186,14 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--quiet", action="store_true", help="no messages on stderr")
 
     app = sub.add_parser(
-        "app", help="the browser app: both chains side by side, knobs, sweep explorer",
+        "app", help="the browser app: both chains side by side, sweep explorer, classroom game",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Serve the browser app (docs/app.md) and print its address. "
         "Needs the app extra: pip install 'pullchain[app]'.",
         epilog="""examples:
   pullchain app                          the default scenario at http://localhost:8765/
   pullchain app beer-game --port 9000
-  pullchain app my.toml --results sweeps  explore the sweep folders in ./sweeps""",
+  pullchain app my.toml --results sweeps  explore the sweep folders in ./sweeps
+  pullchain app --host 0.0.0.0 --games class-games   a classroom game players join on the LAN""",
     )  # fmt: skip
     app.add_argument(
         "scenario", nargs="?", default="default",
@@ -205,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="port, 1 to 65535 (default: 8765)")  # fmt: skip
     app.add_argument("--results", type=Path, default=Path("sweeps"), metavar="DIR",
                      help="sweep results the explorer may open (default: ./sweeps)")  # fmt: skip
+    app.add_argument("--games", type=Path, metavar="DIR",
+                     help="where classroom games are kept (default: "
+                     "~/.local/share/pullchain/games)")  # fmt: skip
     return parser
 
 
@@ -641,7 +645,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_app(args: argparse.Namespace) -> int:
     from .app_server import serve
 
-    return serve(args.scenario, args.host, args.port, args.results)
+    return serve(args.scenario, args.host, args.port, args.results, args.games)
 
 
 COMMANDS = {

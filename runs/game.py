@@ -299,6 +299,13 @@ class Settings:
                 overrides[f"{key}.policy_params"] = dict(params or {})
         return self.base_scenario.with_overrides(overrides)
 
+    def rule_of(self, role: str) -> str:
+        """The rule the computer plays ``role`` with (or would, for a player who is late)."""
+        return (
+            self.computer_policy
+            or self.base_scenario.network().nodes[self.roles.nodes[role]]["policy"]
+        )
+
     def to_record(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario,
@@ -352,6 +359,8 @@ class Roles:
     def __init__(self, G: Any) -> None:
         from pullchain.network.topology import Topology
 
+        from .app_style import tier_colors
+
         topology = Topology(G)
         labels = [str(G.nodes[n].get("label", n)) for n in topology.firms]
         self.nodes: dict[str, Any] = {}
@@ -360,6 +369,13 @@ class Roles:
             self.nodes[name] = node
         self.names = list(self.nodes)
         self.tiers = {name: topology.tiers[node] for name, node in self.nodes.items()}
+        by_tier = tier_colors(topology)
+        self.colors = {name: by_tier[tier] for name, tier in self.tiers.items()}
+        name_of = {node: name for name, node in self.nodes.items()}
+        self.customers = {
+            name: list(dict.fromkeys(name_of.get(c, "consumers") for c in topology.customers(node)))
+            for name, node in self.nodes.items()
+        }
 
     def __iter__(self):
         return iter(self.names)
@@ -401,6 +417,9 @@ class Round:
         self.regime = settings.rounds[index]
         self.started = False
         self.orders: list[dict[str, Entry]] = []
+        self.model_kwargs: dict[str, Any] = {}
+        """Further ``SupplyChainModel`` arguments for every replay (``agent_classes`` in the
+        no-leak tests); not part of the game's record."""
         self._scenario = settings.round_scenario(self.regime)
         self._replay: Replay | None = None
         self._benchmark: SupplyChainModel | None = None
@@ -436,15 +455,15 @@ class Round:
         return not self.over and not (self.waits_for[role] & set(self.pending()))
 
     # replay ----------------------------------------------------------------------------
-    def _build(self, **model_kwargs: Any) -> SupplyChainModel:
-        return self._scenario.model(**model_kwargs)
+    def _build(self) -> SupplyChainModel:
+        return self._scenario.model(**self.model_kwargs)
 
-    def replay(self, **model_kwargs: Any) -> Replay:
+    def replay(self) -> Replay:
         """The round rebuilt from its settings and orders, through the current week
-        (cached until an order is entered; ``model_kwargs`` are for tests and skip the cache)."""
-        if self._replay is not None and not model_kwargs:
+        (kept until the next order is entered)."""
+        if self._replay is not None:
             return self._replay
-        model = self._build(**model_kwargs)
+        model = self._build()
         players = {
             role: model.firms[model.topology.firm_index[node]].policy
             for role, node in self.settings.roles.nodes.items()
@@ -456,10 +475,8 @@ class Round:
         week = self.week
         for _ in range(min(week + 1, self.settings.weeks)):
             model.step()
-        result = Replay(model, players, week)
-        if not model_kwargs:
-            self._replay = result
-        return result
+        self._replay = Replay(model, players, week)
+        return self._replay
 
     def benchmark(self) -> SupplyChainModel:
         """The same round with every role played by the computer's rule, run to the end."""
@@ -651,7 +668,7 @@ class Game:
             self._changed()
             return order
 
-    def computer_orders(self, *, all_late: bool = False) -> list[str]:
+    def computer_orders(self, all_late: bool = False) -> list[str]:
         """The computer's rule orders, this week, for each player whose time is up
         (``all_late``: for every player who has not ordered yet); returns for whom."""
         done: list[str] = []
@@ -748,9 +765,12 @@ class Game:
             rnd.started = bool(saved.get("started"))
             for item in saved.get("orders") or []:
                 week = check_number(
-                    "game record: week", item["week"], minimum=0, maximum=settings.weeks - 1,
+                    "game record: week",
+                    item["week"],
+                    minimum=0,
+                    maximum=settings.weeks - 1,
                     integer=True,
-                )  # fmt: skip
+                )
                 role = item["role"]
                 if role not in settings.humans:
                     raise ConfigError("game record: role", role, "a role played by a person")
@@ -758,15 +778,21 @@ class Game:
                 if by not in (BY_PLAYER, BY_COMPUTER):
                     raise ConfigError("game record: by", by, "player or computer")
                 order = check_number(  # a player's order as the page accepts it
-                    "game record: order", item["order"],
+                    "game record: order",
+                    item["order"],
                     minimum=0 if by == BY_PLAYER else None,
                     maximum=settings.max_order if by == BY_PLAYER else None,
-                )  # fmt: skip
+                )
                 rnd.record(role, int(week), Entry(float(order), by))
         game.current = int(
-            check_number("game record: current", data.get("current", 0), minimum=0,
-                         maximum=len(game.rounds) - 1, integer=True)
-        )  # fmt: skip
+            check_number(
+                "game record: current",
+                data.get("current", 0),
+                minimum=0,
+                maximum=len(game.rounds) - 1,
+                integer=True,
+            )
+        )
         game._mark_ready()
         return game
 

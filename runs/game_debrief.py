@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .app_style import role_names, rounded, tier_colors, vega_spec
+from .app_style import role_names, rounded, vega_spec
 from .game import BY_COMPUTER, BY_PLAYER, Game
 from .palette import DEMAND_COLOR, regime_color
 
@@ -122,8 +122,6 @@ def results(game: Game) -> list[RoundResult]:
             model = rnd.replay().model
             orders = [dict(rnd.entered(w)) for w in range(weeks)]
         bench = rnd.benchmark()
-        tiers = game.settings.roles.tiers
-        colors_by_tier = tier_colors(model)
         played = {
             r: [orders[w][r].by if r in game.settings.humans else BY_COMPUTER for w in range(weeks)]
             for r in roles
@@ -139,7 +137,7 @@ def results(game: Game) -> list[RoundResult]:
                 played_by=played,
                 team=Chain.read(model, roles, weeks),
                 computer=Chain.read(bench, roles, weeks),
-                colors={r: colors_by_tier[tiers[r]] for r in roles},
+                colors=dict(game.settings.roles.colors),
             )
         )
     return out
@@ -257,7 +255,12 @@ def _facet(rounds: list[RoundResult], rows: list[dict], title: str, y_title: str
             "height": 210,
             "mark": {"type": "line", "strokeWidth": 2.2, "point": False},
             "encoding": {
-                "x": {"field": "week", "type": "quantitative", "title": "week"},
+                "x": {
+                    "field": "week",
+                    "type": "quantitative",
+                    "title": "week",
+                    "scale": {"domain": [1, max((r.weeks for r in rounds), default=1)]},
+                },
                 "y": {"field": "value", "type": "quantitative", "title": y_title},
                 "color": {
                     "field": "series",
@@ -350,6 +353,7 @@ def cost_spec(game: Game, rounds: list[RoundResult]) -> dict[str, Any]:
                     }
                 )
     colors = [regime_color(r.regime, r.number) for r in rounds]
+    order = [f"{_label(r)} {c}" for r in rounds for c in ("your team", "computer")]
     return vega_spec(
         title={"text": "Cost of each role and of the team, against the computer", "fontSize": 16},
         data={"values": rows},
@@ -364,7 +368,7 @@ def cost_spec(game: Game, rounds: list[RoundResult]) -> dict[str, Any]:
                 "title": None,
                 "axis": {"labelFontSize": 14, "labelAngle": 0},
             },
-            "xOffset": {"field": "series_key", "type": "nominal"},
+            "xOffset": {"field": "series_key", "type": "nominal", "sort": order},
             "y": {"field": "cost", "type": "quantitative", "title": "cost over the weeks played"},
             "color": {
                 "field": "round",
@@ -417,17 +421,28 @@ def export_png(game: Game) -> bytes:
         ax = axes[1, k]
         ax.axhline(0, color="#999", lw=0.8)
         for role in r.roles:
-            ax.plot(weeks, r.team.on_hand[role] - r.team.backlog[role], color=r.colors[role],
-                    lw=1.8, label=role)  # fmt: skip
+            ax.plot(
+                weeks,
+                r.team.on_hand[role] - r.team.backlog[role],
+                color=r.colors[role],
+                lw=1.8,
+                label=role,
+            )
         ax.set_title("Stock on hand (above 0) and backlog (below 0)")
         ax.set_xlabel("week")
         ax = axes[2, k]
         labels = [*r.roles, TEAM]
         x = np.arange(len(labels))
-        ax.bar(x - 0.2, [r.team.total(x_) for x_ in labels], 0.4, label="your team",
-               color=regime_color(r.regime, r.number))  # fmt: skip
-        ax.bar(x + 0.2, [r.computer.total(x_) for x_ in labels], 0.4, label="computer",
-               color="#bbbbbb")  # fmt: skip
+        ax.bar(
+            x - 0.2,
+            [r.team.total(x_) for x_ in labels],
+            0.4,
+            label="your team",
+            color=regime_color(r.regime, r.number),
+        )
+        ax.bar(
+            x + 0.2, [r.computer.total(x_) for x_ in labels], 0.4, label="computer", color="#bbbbbb"
+        )
         ax.set_xticks(x, labels)
         ax.set_title("Cost over the weeks played")
         ax.legend(fontsize=8)

@@ -325,8 +325,11 @@ def test_writes_are_atomic_and_private(tmp_path):
     files = sorted(p.name for p in store.folder.iterdir())
     assert files == [f"{game.code}.json"]  # no temporary file left behind
     assert json.loads((store.folder / files[0]).read_text())["rounds"][0]["orders"][0] == {
-        "week": 0, "role": "retailer", "order": 4.0, "by": "player",
-    }  # fmt: skip
+        "week": 0,
+        "role": "retailer",
+        "order": 4.0,
+        "by": "player",
+    }
     assert store.folder.stat().st_mode & 0o077 == 0
 
 
