@@ -61,8 +61,7 @@ def environment(
     address players join a game at, for the app; Solara's settings (no telemetry, the
     CDN cache)."""
     from .app import ENV_RESULTS, ENV_SCENARIO
-    from .game_page import ENV_JOIN
-    from .game_store import ENV_GAMES
+    from .game_store import ENV_GAMES, ENV_JOIN
 
     env = dict(os.environ)
     env[ENV_SCENARIO] = scenario

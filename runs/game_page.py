@@ -36,12 +36,10 @@ from pullchain.network.errors import ConfigError
 from . import game_debrief
 from .app_style import vega_spec
 from .game import BY_COMPUTER, Game, OrderError, Roles, Settings, View
-from .game_store import Hub, clean_code, hub
+from .game_store import ENV_JOIN, Hub, clean_code, hub
 from .palette import DEMAND_COLOR, regime_color
 from .scenarios import Scenario, preset_names
 
-ENV_JOIN = "PULLCHAIN_APP_JOIN"
-"""The address players on the LAN join at, when the server listens beyond this machine."""
 STATUS_TEXT = {
     "lobby": "waiting for Start",
     "playing": "being played",

@@ -34,6 +34,8 @@ from pullchain.network.errors import ConfigError
 from .game import Game, Settings
 
 ENV_GAMES = "PULLCHAIN_APP_GAMES"
+ENV_JOIN = "PULLCHAIN_APP_JOIN"
+"""The address players on the LAN join at, when the server listens beyond this machine."""
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 6
 _CODE = re.compile(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
