@@ -473,95 +473,119 @@ def PlayerPage(
         style={"font-size": "20px", "color": regime_color(rnd.regime)},
     )
 
-    if status == "lobby":
-        solara.Info(f"Round {game.current + 1} starts when the facilitator presses Start.")
-    elif status == "playing" and view is None:
-        names = " and the ".join(waiting) or "players below you"
-        solara.Info(
-            f"Waiting for the {names} to order: this round you see their orders or "
-            "stock the same week, so your numbers come once they have ordered."
-        )
-    elif status == "playing":
-        tiles(view_tiles(view, role, roles, rnd.regime), "game-view")
-        if entry is None:
-            # a new field each week: clearing the old one could race the next order typed
-            OrderForm(game, role, week, left, act).key(f"order-{game.current}-{week}")
+    # Each part in a box of its own, so that what changes inside one (a message that
+    # comes and goes) does not shift the others: a shifted chart would be drawn anew.
+    with solara.Column(gap="8px", classes=["pullchain-game-now"]):
+        if status == "lobby":
+            solara.Info(f"Round {game.current + 1} starts when the facilitator presses Start.")
+        elif status == "playing":
+            if view is None:
+                names = " and the ".join(waiting) or "players below you"
+                solara.Info(
+                    f"Waiting for the {names} to order: this round you see their orders or "
+                    "stock the same week, so your numbers come once they have ordered."
+                )
+            else:
+                tiles(view_tiles(view, role, roles, rnd.regime), "game-view")
+            # The same field all round (a new one each week would be slower to draw): off
+            # while there is nothing to order, cleared by itself when the week changes.
+            OrderForm(game, role, week, left, act, disabled=view is None or entry is not None)
+            if entry is not None:
+                waiting_on = ", ".join(others) or "nobody"
+                solara.Success(
+                    f"You ordered {number(entry.order)} this week. Waiting for: {waiting_on}.",
+                    classes=["pullchain-game-ordered"],
+                )
+        elif status == "between rounds":
+            solara.Info(f"Round {game.current + 1} is over. Your cost in it: {number(cost)}.")
+            if host:
+                solara.Button(
+                    f"Start round {game.current + 2}",
+                    on_click=lambda: act(game.start_round),
+                    color="primary",
+                )
+            else:
+                solara.Text(f"The facilitator starts round {game.current + 2}.")
         else:
-            waiting_on = ", ".join(others) or "nobody"
-            solara.Success(
-                f"You ordered {number(entry.order)} this week. Waiting for: {waiting_on}.",
-                classes=["pullchain-game-ordered"],
-            )
-    elif status == "between rounds":
-        solara.Info(f"Round {game.current + 1} is over. Your cost in it: {number(cost)}.")
-        if host:
+            solara.Success(f"The game is over. Your cost in the last round: {number(cost)}.")
             solara.Button(
-                f"Start round {game.current + 2}",
-                on_click=lambda: act(game.start_round),
+                "See the debrief",
                 color="primary",
+                on_click=lambda: navigate(query(**q, debrief="1")),
             )
-        else:
-            solara.Text(f"The facilitator starts round {game.current + 2}.")
-    else:
-        solara.Success(f"The game is over. Your cost in the last round: {number(cost)}.")
-        solara.Button(
-            "See the debrief", color="primary", on_click=lambda: navigate(query(**q, debrief="1"))
-        )
-    if history:
-        solara.Text(
-            f"Your cost so far this round: {number(cost)}",
-            style={"font-size": "20px"},
-            classes=["pullchain-game-cost"],
-        )
-        chart(history_spec(history, mine, role, roles, weeks), "game-history")
-        late = [w + 1 for w, e in enumerate(mine) if e.by == BY_COMPUTER]
-        if late:
-            solara.Text(f"The computer ordered for you in week {', '.join(map(str, late))}.")
+    with solara.Column(gap="4px", classes=["pullchain-game-past"]):
+        if history:
+            solara.Text(
+                f"Your cost so far this round: {number(cost)}",
+                style={"font-size": "20px"},
+                classes=["pullchain-game-cost"],
+            )
+            chart(history_spec(history, mine, role, roles, weeks), "game-history")
+            late = [w + 1 for w, e in enumerate(mine) if e.by == BY_COMPUTER]
+            if late:
+                weeks_late = ", ".join(map(str, late))
+                solara.Text(f"The computer ordered for you in week {weeks_late}.")
 
 
 _ORDER_VUE = """
 <template>
-  <div class="pullchain-order-form" :data-week="week"
+  <div class="pullchain-order-form" :data-week="week" :data-off="disabled ? 'yes' : 'no'"
        style="display: flex; align-items: center; gap: 16px; flex-wrap: wrap">
     <v-text-field v-model="typed" :label="label" class="pullchain-order-input" autofocus
-                  hide-details @keyup.enter="submit(typed)"></v-text-field>
-    <v-btn color="primary" x-large style="font-size: 22px" @click="submit(typed)">
+                  hide-details :disabled="disabled"
+                  @keyup.enter="submit({week: week, typed: typed})"></v-text-field>
+    <v-btn color="primary" x-large style="font-size: 22px" :disabled="disabled"
+           @click="submit({week: week, typed: typed})">
       Place order
     </v-btn>
   </div>
 </template>
 <script>
-module.exports = { data() { return { typed: "" }; } }
+module.exports = {
+  data() { return { typed: "" }; },
+  watch: { week() { this.typed = ""; } },
+}
 </script>
 """
 
 
 class OrderField(ipyvuetify.VuetifyTemplate):
-    """The order field and its button. Enter and the click send what is typed with the
-    event itself: a synced ``v_model`` can reach the server after the key that should
-    send it (widget updates wait for the previous one, events do not), and the order
-    taken must be the one on the screen."""
+    """The order field and its button. Enter and the click send what is typed, and the
+    week it was typed for, with the event itself: a synced ``v_model`` can reach the
+    server after the key that should send it (widget updates wait for the previous
+    one, events do not), and the order taken must be the one on the screen."""
 
     template = traitlets.Unicode(_ORDER_VUE).tag(sync=True)
     label = traitlets.Unicode("Your order this week").tag(sync=True)
     week = traitlets.Int(0).tag(sync=True)
-    """The week (from 1) the field orders for: a page's tests wait for this week's field."""
+    """The week (from 1) the field orders for; the field clears itself when it changes."""
+    disabled = traitlets.Bool(False).tag(sync=True)
 
-    def vue_submit(self, typed: Any) -> None:
+    def vue_submit(self, data: Any) -> None:
         handler = getattr(self, "handler", None)
-        if handler is not None:
-            handler(typed)
+        if handler is not None and isinstance(data, dict):
+            handler(data.get("week"), data.get("typed"))
 
 
 @solara.component
-def OrderForm(game: Game, role: str, week: int, left: float | None, act: Callable[..., Any]):
+def OrderForm(
+    game: Game,
+    role: str,
+    week: int,
+    left: float | None,
+    act: Callable[..., Any],
+    disabled: bool = False,
+):
     """A big field for the order (Enter or the button sends it); a refused input is a
     message under it, and the page stays as it was."""
     problem, set_problem = solara.use_state(None)
 
-    def place(typed: Any) -> None:
-        try:
-            act(game.submit, role, week, typed)
+    def place(shown_week: Any, typed: Any) -> None:
+        if disabled:
+            return
+        try:  # the week the player saw: if it has just ended, the game says so
+            week_seen = int(shown_week) - 1 if isinstance(shown_week, int) else week
+            act(game.submit, role, week_seen, typed)
         except OrderError as err:
             set_problem(str(err))
             return
@@ -573,10 +597,10 @@ def OrderForm(game: Game, role: str, week: int, left: float | None, act: Callabl
     # unbound (the handler is bound once, when the field is made).
     with solara.Column(gap="4px"):
         with solara.Row(style={"align-items": "center", "gap": "16px", "flex-wrap": "wrap"}):
-            field = OrderField.element(week=week + 1)
+            field = OrderField.element(week=week + 1, disabled=disabled)
 
             def bind() -> None:
-                solara.get_widget(field).handler = lambda typed: latest.current(typed)
+                solara.get_widget(field).handler = lambda w, typed: latest.current(w, typed)
 
             solara.use_effect(bind, [])
             if left is not None:

@@ -24,7 +24,8 @@ from tests.test_app_browser import AppServer, Console, blank, keep, launch_brows
 
 PROJECTOR = {"width": 1280, "height": 720}
 WEEK = ".pullchain-game-week"
-ORDER = ".pullchain-order-input input"
+ORDER = ".pullchain-order-form[data-off='no'] input"
+"""The order field, where there is an order to place."""
 
 
 # -- harness --------------------------------------------------------------------------------
@@ -65,7 +66,7 @@ def order(page, units: int | str, timeout: float = 15_000) -> None:
     """Type an order and press Enter; wait until the page shows that it was taken (the
     next week, a note that others are still to order, or the end of the round)."""
     before = week_of(page)
-    field = page.locator(f".pullchain-order-form[data-week='{before}'] input")
+    field = page.locator(f".pullchain-order-form[data-week='{before}'][data-off='no'] input")
     field.fill(str(units))
     field.press("Enter")
     try:
@@ -249,8 +250,9 @@ def test_eight_sessions_playing_at_once_do_not_stall(server, browser):
     started = time.monotonic()
     for week in range(1, 7):
         for page in pages:
-            page.locator(ORDER).fill(str(4 + week))
-            page.locator(ORDER).press("Enter")
+            field = page.locator(f".pullchain-order-form[data-week='{week}'][data-off='no'] input")
+            field.fill(str(4 + week))
+            field.press("Enter")
         for page in pages:  # a stall fails here: 15 s for the next week to show
             page.wait_for_function(
                 f"() => document.querySelector('{WEEK}')?.innerText === 'Week {week + 1} of 8'",

@@ -83,7 +83,8 @@ def eventually(check, seconds: float = 5.0) -> bool:
 
 def type_order(rc, text: str) -> None:
     """Enter (or the button): the field sends what is typed with the event."""
-    rc.find(game_page.OrderField).widget.vue_submit(text)
+    field = rc.find(game_page.OrderField).widget
+    field.vue_submit({"week": field.week, "typed": text})
 
 
 # -- wiring ---------------------------------------------------------------------------------
