@@ -267,7 +267,7 @@ def Lobby(games: Hub, navigate: Callable[[str], None]):
 @solara.component
 def SoloCard(games: Hub, navigate: Callable[[str], None]):
     """One person, one role of the beer game, the computer plays the rest."""
-    roles = solara.use_memo(lambda: Settings.create("beer-game").roles.names, [])
+    roles = solara.use_memo(lambda: role_list(_scenario_or_none("beer-game")), [])
     role, set_role = solara.use_state(roles[0])
     problem, set_problem = solara.use_state(None)
 

@@ -24,8 +24,9 @@ from tests.test_app_browser import AppServer, Console, blank, keep, launch_brows
 
 PROJECTOR = {"width": 1280, "height": 720}
 WEEK = ".pullchain-game-week"
-ORDER = ".pullchain-order-form[data-off='no'] input"
-"""The order field, where there is an order to place."""
+OPEN = ".pullchain-order-form[data-off='no']"
+"""The order form, where there is an order to place."""
+ORDER = f"{OPEN} input"
 
 
 # -- harness --------------------------------------------------------------------------------
@@ -62,33 +63,26 @@ def week_of(page) -> int:
     return int(page.locator(WEEK).inner_text().split()[1])
 
 
-def order(page, units: int | str, timeout: float = 15_000) -> None:
-    """Type an order and press Enter; wait until the page shows that it was taken (the
-    next week, a note that others are still to order, or the end of the round)."""
-    before = week_of(page)
-    field = page.locator(f".pullchain-order-form[data-week='{before}'][data-off='no'] input")
+def order(page, units: int | str, timeout: float = 15_000) -> int:
+    """Type an order into the field of the week there is one for and press Enter; wait
+    until that field is no longer open (the order was taken); returns the week."""
+    form = page.locator(OPEN)
+    form.wait_for(timeout=timeout)
+    week = int(form.get_attribute("data-week"))
+    field = form.locator("input")
     field.fill(str(units))
     field.press("Enter")
     try:
-        _taken(page, before, timeout)
+        page.wait_for_function(
+            "(w) => !document.querySelector(`.pullchain-order-form[data-week='${w}']"
+            "[data-off='no']`)",
+            arg=week,
+            timeout=timeout,
+        )
     except playwright_api.TimeoutError:
         shown = page.inner_text("body")
-        raise AssertionError(
-            f"order {units} in week {before} not taken; the page: {shown}"
-        ) from None
-
-
-def _taken(page, before, timeout):
-    page.wait_for_function(
-        """([sel, before]) => {
-            const w = document.querySelector(sel);
-            return (w && +w.innerText.split(' ')[1] > before)
-                || document.querySelector('.pullchain-game-ordered') !== null
-                || document.body.innerText.includes(' is over');
-        }""",
-        arg=[WEEK, before],
-        timeout=timeout,
-    )
+        raise AssertionError(f"order {units} in week {week} not taken; the page: {shown}") from None
+    return week
 
 
 def not_cut_off(page) -> list[str]:
@@ -193,6 +187,8 @@ def test_two_players_each_see_only_their_role(server, browser, tmp_path):
         page.get_by_label("Game code (on the projector)").fill(code.lower())
         page.get_by_role("button", name="Join").click()
         page.get_by_label("Your name (optional)").fill(name)
+        if role == "distributor":
+            shot(page, "game-join.png", tmp_path)
         page.get_by_role("button", name=f"Play the {role}").click()
         page.get_by_text(f"You are the {role}").wait_for(timeout=30_000)
         players[role] = page
