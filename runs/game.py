@@ -487,11 +487,20 @@ class Round:
         return self._benchmark
 
     def record(self, role: str, week: int, entry: Entry) -> None:
-        """Enter an order (checked by the caller); the replay is redone on next use."""
+        """Enter an order (checked by the caller).
+
+        The replay is redone on next use only if the order can change what is shown:
+        when it ends the week, or when a player still to order sees it this week.
+        Otherwise every view shown stays as it is (that is what ``waits_for`` means),
+        and the replay, in which the computer's order stood in for this one, is kept.
+        """
+        complete = self.week
         while len(self.orders) <= week:
             self.orders.append({})
         self.orders[week][role] = entry
-        self._replay = None
+        seen_by = [p for p in self.pending() if role in self.waits_for[p]]
+        if self.week != complete or seen_by:
+            self._replay = None
 
     # what a player sees ----------------------------------------------------------------
     def view(self, role: str, week: int) -> View | None:
@@ -554,7 +563,8 @@ class Seat:
 
 class Game:
     """A game in play: settings, seats, rounds; thread-safe (every browser session of a
-    game shares one ``Game``). ``save`` is called with the game after every change.
+    game shares one ``Game``). ``save`` is called with the game's record (``to_record``)
+    after every change, outside the game's lock: a slow disk must not hold up the pages.
 
     The clock of the timeout is kept in memory only: after a restart every player
     gets the full time again. Who the computer ordered for is in the record.
@@ -566,7 +576,7 @@ class Game:
         host_key: str,
         settings: Settings,
         *,
-        save: Callable[[Game], None] | None = None,
+        save: Callable[[dict[str, Any]], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.code = code
@@ -579,6 +589,8 @@ class Game:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self._save = save
+        self._write_lock = threading.Lock()
+        self._saved = 0  # the version on disk
         self._clock = clock
         self._ready_since: dict[tuple[int, int, str], float] = {}
 
@@ -634,7 +646,8 @@ class Game:
             token = secrets.token_urlsafe(12)
             self.seats[role] = Seat(token, name)
             self._changed()
-            return token
+        self.save()
+        return token
 
     def start_round(self) -> None:
         """Start the current round, or the next once the current one is over."""
@@ -645,6 +658,7 @@ class Game:
                 self.current += 1
             self.round.started = True
             self._changed()
+        self.save()
 
     def submit(self, role: str, week: int, text: Any) -> float:
         """A player's order for ``week`` (the week their page showed): checked, recorded.
@@ -666,7 +680,8 @@ class Game:
                 raise OrderError("Wait for the orders you see this week to come in first.")
             rnd.record(role, week, Entry(order, BY_PLAYER))
             self._changed()
-            return order
+        self.save()
+        return order
 
     def computer_orders(self, all_late: bool = False) -> list[str]:
         """The computer's rule orders, this week, for each player whose time is up
@@ -684,6 +699,7 @@ class Game:
                     rnd.record(role, week, Entry(suggestion, BY_COMPUTER))
                 done += late
                 self._changed()
+        self.save()
         return done
 
     def tick(self) -> bool:
@@ -718,10 +734,21 @@ class Game:
 
     def _changed(self) -> None:
         self.version += 1
-        if self._save is not None:
-            self._save(self)
         self._mark_ready()
         self.changed.notify_all()
+
+    def save(self) -> None:
+        """Write the game as it is now, if it changed since the last write. Called after
+        every change, outside the lock; writes are in order, each of the whole game."""
+        if self._save is None:
+            return
+        with self._write_lock:
+            with self.lock:
+                if self._saved == self.version:
+                    return
+                version, record = self.version, self.to_record()
+            self._save(record)
+            self._saved = version
 
     # record ----------------------------------------------------------------------------
     def to_record(self) -> dict[str, Any]:

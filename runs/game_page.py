@@ -108,6 +108,7 @@ def use_game(game: Game, countdown: bool = False) -> tuple[int, Callable[..., An
     """
     version, set_version = solara.use_state(game.version)
     _, set_second = solara.use_state(0)
+    _, set_acted = solara.use_state(0)
 
     def watch(cancel: threading.Event) -> None:
         seen = game.version
@@ -125,7 +126,7 @@ def use_game(game: Game, countdown: bool = False) -> tuple[int, Callable[..., An
 
     def act(f: Callable[..., Any], *args: Any) -> Any:
         result = f(*args)
-        set_version(game.version)
+        set_acted(lambda n: n + 1)  # always a new value: this page is drawn again now
         return result
 
     return version, act

@@ -8,7 +8,7 @@
   and the file is always ``<folder>/<CODE>.json``: nothing a user types can name
   another file.
 - **Writes are atomic.** Every change rewrites the file: a temporary file in the same
-  folder, flushed to disk, then renamed over the old one. A crash leaves the last
+  folder, renamed over the old one, then flushed to the disk. A crash leaves the last
   whole game, never half of one.
 - **One process.** Every browser session of a game shares one ``Game`` object (the
   ``Hub`` of the server process). Two servers on one folder would not see each
@@ -92,21 +92,27 @@ class GameStore:
             return code
         raise RuntimeError(f"no free game code in {self.folder}")  # pragma: no cover
 
-    def write(self, game: Game) -> None:
-        """Replace the game's file with its record, atomically."""
-        target = self.path(game.code)
-        data = json.dumps(game.to_record(), indent=1).encode()
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{game.code}.", suffix=".tmp")
+    def write(self, record: dict[str, Any]) -> None:
+        """Replace a game's file with its record (``Game.to_record``), atomically.
+
+        The new file is whole before it replaces the old (a rename), so a reader or a
+        crash of the server never meets half a game. The flush to the disk itself
+        (fsync, 100-250 ms on a busy shared disk here) runs just after in the
+        background: a player's page does not wait for it, and what a power cut in
+        that moment can lose is the last order, never the file.
+        """
+        code = record["code"]
+        target = self.path(code)
+        data = json.dumps(record, indent=1).encode()
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{code}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        _fsync_folder(self.folder)
+        threading.Thread(target=_flush_to_disk, args=(target,), daemon=True).start()
 
     def read(self, code: str, **kwargs: Any) -> Game | None:
         """The game ``code`` as its file has it, or None if there is no such game.
@@ -137,18 +143,19 @@ class GameStore:
         return game
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (where the system allows opening a folder)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
+def _flush_to_disk(path: Path) -> None:
+    """fsync a file and its folder (the rename), where the system allows it."""
+    for target, flags in ((path, os.O_RDONLY), (path.parent, os.O_RDONLY)):
+        try:
+            fd = os.open(target, flags)
+        except OSError:  # replaced again meanwhile, or a folder that cannot be opened
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:  # pragma: no cover
+            pass
+        finally:
+            os.close(fd)
 
 
 class Hub:
@@ -166,7 +173,7 @@ class Hub:
         with self._lock:
             code = self.store.new_code()
             game = Game(code, secrets.token_urlsafe(16), settings, save=self.store.write)
-            self.store.write(game)
+            self.store.write(game.to_record())
             self._games[code] = game
             return game
 

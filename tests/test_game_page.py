@@ -72,7 +72,8 @@ def page_text(widget) -> str:
 
 
 def eventually(check, seconds: float = 5.0) -> bool:
-    """True once ``check()`` is (a page drawn again by its watcher thread, not by a click)."""
+    """True once ``check()`` is: a change to a game draws its pages again from their
+    watcher threads too, so the drawing may land a moment after the click."""
     deadline = time.monotonic() + seconds
     while not check():
         if time.monotonic() > deadline:
@@ -96,7 +97,7 @@ def test_solo_from_the_lobby_to_the_next_week():
     assert "Week 1 of 36" in page_text(box)
     assert "You are the retailer" in page_text(box)
     type_order(rc, "8")
-    assert "Week 2 of 36" in page_text(box)
+    assert eventually(lambda: "Week 2 of 36" in page_text(box))
     rc.close()
 
 
@@ -112,7 +113,7 @@ def test_bad_input_is_a_message_in_the_page(typed, says):
     text = page_text(box)
     assert says in text and "Week 1 of 36" in text
     type_order(rc, "4")  # and the page still takes a good order
-    assert "Week 2 of 36" in page_text(box)
+    assert eventually(lambda: "Week 2 of 36" in page_text(box))
     rc.close()
 
 
