@@ -417,6 +417,7 @@ class Round:
         self.regime = settings.rounds[index]
         self.started = False
         self.orders: list[dict[str, Entry]] = []
+        self._complete = 0  # weeks complete (kept by record)
         self.model_kwargs: dict[str, Any] = {}
         """Further ``SupplyChainModel`` arguments for every replay (``agent_classes`` in the
         no-leak tests); not part of the game's record."""
@@ -428,8 +429,7 @@ class Round:
     @property
     def week(self) -> int:
         """Weeks complete: every player has ordered in each of them."""
-        humans = self.settings.humans
-        return sum(1 for week in self.orders if all(h in week for h in humans))
+        return self._complete
 
     @property
     def over(self) -> bool:
@@ -498,6 +498,11 @@ class Round:
         while len(self.orders) <= week:
             self.orders.append({})
         self.orders[week][role] = entry
+        humans = self.settings.humans
+        while self._complete < len(self.orders) and all(
+            h in self.orders[self._complete] for h in humans
+        ):
+            self._complete += 1
         seen_by = [p for p in self.pending() if role in self.waits_for[p]]
         if self.week != complete or seen_by:
             self._replay = None

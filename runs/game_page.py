@@ -103,12 +103,12 @@ def use_game(game: Game, countdown: bool = False) -> tuple[int, Callable[..., An
     """Draw the component again whenever ``game`` changes (whoever changed it), and
     each second while a countdown shows; also applies the game's timeout.
 
-    Returns the version drawn and ``act``: ``act(f, *args)`` calls ``f`` and draws this
-    page again at once, without waiting for the watcher.
+    Returns the version drawn and ``act``: ``act(f, *args)`` calls ``f``, a change to
+    the game, and lets the watcher draw this page again (as it draws every page of the
+    game: at once, woken by the change; drawing it here too would draw it twice).
     """
     version, set_version = solara.use_state(game.version)
     _, set_second = solara.use_state(0)
-    _, set_acted = solara.use_state(0)
 
     def watch(cancel: threading.Event) -> None:
         seen = game.version
@@ -125,9 +125,7 @@ def use_game(game: Game, countdown: bool = False) -> tuple[int, Callable[..., An
     solara.use_thread(watch, dependencies=[game.code, countdown], intrusive_cancel=False)
 
     def act(f: Callable[..., Any], *args: Any) -> Any:
-        result = f(*args)
-        set_acted(lambda n: n + 1)  # always a new value: this page is drawn again now
-        return result
+        return f(*args)
 
     return version, act
 
@@ -635,19 +633,25 @@ def view_tiles(view: View, role: str, roles: Any, regime: str) -> list[tuple[str
 def history_spec(history: list[View], mine: list, role: str, roles: Roles, weeks: int) -> dict:
     """A player's weeks so far: orders received (black) and placed, on hand and backlog
     (dashed), in the role's colour."""
-    rows = []
-    for view, entry in zip(history, mine, strict=True):
-        w = view.period + 1
-        rows += [
-            {"week": w, "panel": "orders", "series": "orders received", "value": view.orders},
-            {"week": w, "panel": "orders", "series": "your orders", "value": entry.order},
-            {"week": w, "panel": "stock", "series": "on hand", "value": view.on_hand},
-            {"week": w, "panel": "stock", "series": "backlog", "value": view.backlog},
-        ]
+    rows = [  # one row a week, folded into series by Vega-Lite (a quarter of the rows)
+        {
+            "week": view.period + 1,
+            "orders received": view.orders,
+            "your orders": entry.order,
+            "on hand": view.on_hand,
+            "backlog": view.backlog,
+        }
+        for view, entry in zip(history, mine, strict=True)
+    ]
     mine_color = roles.colors[role]
     series = ["orders received", "your orders", "on hand", "backlog"]
+    panel = "indexof(['orders received', 'your orders'], datum.series) >= 0 ? 'orders' : 'stock'"
     return vega_spec(
         data={"values": rows},
+        transform=[
+            {"fold": series, "as": ["series", "value"]},
+            {"calculate": panel, "as": "panel"},
+        ],
         facet={
             "column": {
                 "field": "panel",

@@ -138,6 +138,7 @@ def test_the_facilitator_creates_a_game_and_players_join_it():
     assert eventually(lambda: "Ana" in page_text(box))  # drawn again by its watcher
     click(rc, "Start round 1")
     assert eventually(lambda: "Week 1 of 36" in page_text(player_box))
+    assert eventually(lambda: any("orders for the late" in b for b in buttons(rc)))
     click(rc, "The computer orders for the late now")
     assert game.round.week == 1
     rc.close()
@@ -216,3 +217,14 @@ def test_a_transparent_players_page_does_show_it():  # the control: the test can
     assert plain != meddled
     assert "consumer demand for your goods" in meddled
     assert "retailer: stock position" in meddled
+
+
+def test_a_games_folder_that_cannot_be_written_is_one_line_and_exit_2(tmp_path, capsys):
+    from pullchain.runs import cli
+    from pullchain.runs.app_server import free_port
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    status = cli.main(["app", "--port", str(free_port()), "--games", str(blocked / "games")])
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("pullchain: error: --games:") and err.count("\n") == 1
