@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from pullchain.agents.policies import POLICIES, OrderingPolicy
-from pullchain.network.builders import beer_game
 from pullchain.runs import SupplyChainModel
 from pullchain.runs.game import Game, Settings
 from pullchain.runs.game_debrief import (
@@ -22,6 +21,7 @@ from pullchain.runs.game_debrief import (
     summary_table,
     weekly_table,
 )
+from pullchain.runs.scenarios import Scenario
 
 WEEKLY = {  # what two people typed, week by week: a panic and a glut
     "retailer": [4, 4, 4, 4, 8, 12, 16, 16, 12, 8, 8, 4] * 3,
@@ -59,10 +59,15 @@ def typed():
     POLICIES.unregister("test-typed")
 
 
+def beer_network():
+    """The beer-game preset's network (Sterman's rule as the preset sets it)."""
+    return Scenario.preset("beer-game").network()
+
+
 def plain_run(regime: str, seed: int) -> SupplyChainModel:
     """The beer game in SupplyChainModel with nothing of the game: the typed orders for
     the two roles, Sterman's rule for the others."""
-    G = beer_game()
+    G = beer_network()
     for node, role in ((1, "retailer"), (3, "distributor")):
         G.nodes[node]["policy"] = "test-typed"
         G.nodes[node]["policy_params"] = {"orders": WEEKLY[role]}
@@ -84,7 +89,7 @@ def test_the_debriefs_costs_are_the_models_with_the_same_orders(game, typed):
 
 def test_the_benchmark_is_the_computers_own_play(game):
     table = summary_table(game)
-    bench = SupplyChainModel(beer_game(), regime="opaque", horizon=36, warm_up=0, rng=3)
+    bench = SupplyChainModel(beer_network(), regime="opaque", horizon=36, warm_up=0, rng=3)
     bench.run_model()
     row = table[(table["round"] == 1) & (table["role"] == TEAM)].iloc[0]
     assert row["computer's cost"] == pytest.approx(bench.summary()["total_cost"], abs=1e-9)
