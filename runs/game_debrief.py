@@ -234,6 +234,22 @@ def export_csv(game: Game, which: str = "weekly") -> bytes:
 
 
 # -- charts ---------------------------------------------------------------------------------
+PROJECTOR_CONFIG = {"view": {"stroke": None}, "axis": {"labelFontSize": 13, "titleFontSize": 14}}
+"""Axis labels and titles a room can read (Vega-Lite's defaults are 10 and 11 px)."""
+
+
+def column_facet(field: str) -> dict[str, Any]:
+    """Side-by-side panels, one per value of ``field``, headed in large type."""
+    return {
+        "column": {
+            "field": field,
+            "type": "nominal",
+            "title": None,
+            "header": {"labelFontSize": 15},
+        }
+    }
+
+
 def _facet(rounds: list[RoundResult], rows: list[dict], title: str, y_title: str, width: int):
     colors = rounds[0].colors if rounds else {}
     with_demand = any(r["series"] == "consumer demand" for r in rows)
@@ -242,14 +258,7 @@ def _facet(rounds: list[RoundResult], rows: list[dict], title: str, y_title: str
     return vega_spec(
         title={"text": title, "fontSize": 16},
         data={"values": rows},
-        facet={
-            "column": {
-                "field": "round",
-                "type": "nominal",
-                "title": None,
-                "header": {"labelFontSize": 15},
-            }
-        },
+        facet=column_facet("round"),
         spec={
             "width": width,
             "height": 210,
@@ -285,7 +294,7 @@ def _facet(rounds: list[RoundResult], rows: list[dict], title: str, y_title: str
                 ],
             },
         },
-        config={"view": {"stroke": None}, "axis": {"labelFontSize": 13, "titleFontSize": 14}},
+        config=PROJECTOR_CONFIG,
     )
 
 
@@ -390,7 +399,7 @@ def cost_spec(game: Game, rounds: list[RoundResult]) -> dict[str, Any]:
             ],
         },
         transform=[{"calculate": "datum.round + ' ' + datum.chain", "as": "series_key"}],
-        config={"view": {"stroke": None}, "axis": {"labelFontSize": 13, "titleFontSize": 14}},
+        config=PROJECTOR_CONFIG,
     )
 
 

@@ -652,14 +652,7 @@ def history_spec(history: list[View], mine: list, role: str, roles: Roles, weeks
             {"fold": series, "as": ["series", "value"]},
             {"calculate": panel, "as": "panel"},
         ],
-        facet={
-            "column": {
-                "field": "panel",
-                "type": "nominal",
-                "title": None,
-                "header": {"labelFontSize": 15},
-            }
-        },
+        facet=game_debrief.column_facet("panel"),
         spec={
             "width": 470,
             "height": 200,
@@ -687,7 +680,7 @@ def history_spec(history: list[View], mine: list, role: str, roles: Roles, weeks
             },
         },
         resolve={"scale": {"y": "independent"}},
-        config={"view": {"stroke": None}, "axis": {"labelFontSize": 13, "titleFontSize": 14}},
+        config=game_debrief.PROJECTOR_CONFIG,
     )
 
 
