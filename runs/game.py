@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from pullchain.agents.policies import POLICIES, OrderingPolicy, Situation
 from pullchain.network.errors import ConfigError, check_number
+from pullchain.network.limits import Limit
 from pullchain.network.regimes import REGIMES, InformationRegime
 
 from .scenarios import Scenario
@@ -45,8 +46,8 @@ if TYPE_CHECKING:
 
 ROUNDS = ("opaque", "transparent")
 """The rounds of a game unless the facilitator says otherwise: no visibility, then shared data."""
-MAX_FIRMS = 60
-"""A game replays its chain at every order: networks larger than this are refused."""
+GAME_FIRMS = Limit("PULLCHAIN_MAX_GAME_FIRMS", 60, "firms in a classroom game's network")
+"""A game replays its chain whenever a view can change: larger networks are refused."""
 MAX_WEEKS = 520
 MAX_TIMEOUT = 3600.0
 BY_PLAYER = "player"
@@ -170,7 +171,7 @@ class Settings:
 
     Attributes:
         scenario: the scenario as TOML text (a preset resolved, so a game file is whole).
-        humans: the roles people play (role names, see ``role_names``).
+        humans: the roles people play (their names in ``Roles``: each firm's label).
         computer_policy: the rule the computer plays the other roles with, and orders with
             for a player who times out; None keeps each firm's own (the beer game's Sterman).
         computer_params: its parameters.
@@ -248,10 +249,8 @@ class Settings:
                 raise ConfigError("computer_policy", "player", "a rule the computer can play")
         base = self.base_scenario
         roles = Roles(base.network())
-        if len(roles.nodes) > MAX_FIRMS:
-            raise ConfigError(
-                "scenario", self.scenario_name, f"a network of at most {MAX_FIRMS} firms for a game"
-            )
+        size = len(roles.nodes)
+        GAME_FIRMS.check("scenario", size, shown=f"{self.scenario_name} ({size} firms)")
         if not self.humans:
             raise ConfigError("humans", [], "at least one role played by a person")
         for role in self.humans:

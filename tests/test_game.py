@@ -106,7 +106,7 @@ def test_bad_settings_name_the_field(options, field):
 
 def test_a_network_too_large_for_a_game_is_refused():
     big = Scenario.preset("default").with_overrides({"network.n_retailers": 80})
-    with pytest.raises(ConfigError, match="at most 60 firms"):
+    with pytest.raises(ConfigError, match="at most 60 firms in a classroom game's network"):
         Settings.create(big, ["retailer 1"])
 
 
