@@ -26,7 +26,9 @@ and the game records and shows that order as the computer's.
 
 from __future__ import annotations
 
+import hmac
 import math
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -639,8 +641,6 @@ class Game:
     # acting ----------------------------------------------------------------------------
     def take_seat(self, role: str, name: str = "") -> str:
         """Give ``role`` to a person; returns the seat's secret token."""
-        import secrets
-
         name = " ".join(str(name).split())[:40]
         with self.lock:
             if role not in self.settings.humans:
@@ -829,6 +829,5 @@ class Game:
 
 
 def _same(a: str, b: str) -> bool:
-    import hmac
-
+    """Secrets compared in constant time."""
     return hmac.compare_digest(a.encode(), str(b).encode())

@@ -22,6 +22,7 @@ import html
 import os
 import threading
 import time
+import traceback
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
@@ -99,13 +100,10 @@ def query(**params: Any) -> str:
     return urllib.parse.urlencode({k: v for k, v in params.items() if v})
 
 
-def use_game(game: Game, countdown: bool = False) -> tuple[int, Callable[..., Any]]:
-    """Draw the component again whenever ``game`` changes (whoever changed it), and
-    each second while a countdown shows; also applies the game's timeout.
-
-    Returns the version drawn and ``act``: ``act(f, *args)`` calls ``f``, a change to
-    the game, and lets the watcher draw this page again (as it draws every page of the
-    game: at once, woken by the change; drawing it here too would draw it twice).
+def use_game(game: Game, countdown: bool = False) -> int:
+    """Draw the component again whenever ``game`` changes, whoever changed it (this
+    page's own clicks included: the watcher, woken at once, draws it), and each second
+    while a countdown shows; also applies the game's timeout. Returns the version drawn.
     """
     version, set_version = solara.use_state(game.version)
     _, set_second = solara.use_state(0)
@@ -123,11 +121,7 @@ def use_game(game: Game, countdown: bool = False) -> tuple[int, Callable[..., An
                 set_second(int(time.monotonic()))  # a new second: the countdown redraws
 
     solara.use_thread(watch, dependencies=[game.code, countdown], intrusive_cancel=False)
-
-    def act(f: Callable[..., Any], *args: Any) -> Any:
-        return f(*args)
-
-    return version, act
+    return version
 
 
 def tiles(items: list[tuple[str, str]], name: str) -> None:
@@ -251,7 +245,12 @@ def Lobby(games: Hub, navigate: Callable[[str], None]):
                 if clean is None:
                     set_problem("A game code has six letters and digits, e.g. K7R2PQ.")
                     return
-                if games.get(clean) is None:
+                try:
+                    found = games.get(clean)
+                except ConfigError as err:
+                    set_problem(f"This game's file cannot be read: {err}")
+                    return
+                if found is None:
                     set_problem(f"There is no game with the code {clean}.")
                     return
                 navigate(query(code=clean))
@@ -273,8 +272,8 @@ def SoloCard(games: Hub, navigate: Callable[[str], None]):
     def start() -> None:
         try:
             game = games.create(Settings.create("beer-game", [role]))
-        except ConfigError as err:
-            set_problem(str(err))
+        except Exception as err:  # a folder that cannot be written; never a traceback
+            set_problem(_problem(err))
             return
         seat = game.take_seat(role, "solo")
         game.start_round()
@@ -341,8 +340,8 @@ def CreateCard(games: Hub, navigate: Callable[[str], None]):
                 reference_label=source,
             )
             game = games.create(settings)
-        except ConfigError as err:
-            set_problem(str(err))
+        except Exception as err:  # a bad combination, a folder that cannot be written
+            set_problem(_problem(err))
             return
         navigate(query(code=game.code, host=game.host_key))
 
@@ -386,6 +385,14 @@ def CreateCard(games: Hub, navigate: Callable[[str], None]):
         solara.Button("Create the game", on_click=create, color="primary")
         if problem:
             solara.Error(problem)
+
+
+def _problem(err: Exception) -> str:
+    """A message for the page: a ConfigError as it is, anything else named (and logged)."""
+    if isinstance(err, ConfigError):
+        return str(err)
+    traceback.print_exc()
+    return f"could not create the game: {type(err).__name__}: {err}"
 
 
 def _scenario_or_none(name: str) -> Scenario | None:
@@ -438,7 +445,7 @@ def PlayerPage(
     game: Game, role: str, navigate: Callable[[str], None], q: dict[str, str], host: bool = False
 ):
     """One role's week: what it sees, the order it places, its weeks so far."""
-    _, act = use_game(game, countdown=True)
+    use_game(game, countdown=True)
     with game.lock:
         rnd = game.round
         status = game.status
@@ -488,7 +495,7 @@ def PlayerPage(
                 tiles(view_tiles(view, role, roles, rnd.regime), "game-view")
             # The same field all round (a new one each week would be slower to draw): off
             # while there is nothing to order, cleared by itself when the week changes.
-            OrderForm(game, role, week, left, act, disabled=view is None or entry is not None)
+            OrderForm(game, role, week, left, disabled=view is None or entry is not None)
             if entry is not None:
                 waiting_on = ", ".join(others) or "nobody"
                 solara.Success(
@@ -500,7 +507,7 @@ def PlayerPage(
             if host:
                 solara.Button(
                     f"Start round {game.current + 2}",
-                    on_click=lambda: act(game.start_round),
+                    on_click=game.start_round,
                     color="primary",
                 )
             else:
@@ -572,7 +579,6 @@ def OrderForm(
     role: str,
     week: int,
     left: float | None,
-    act: Callable[..., Any],
     disabled: bool = False,
 ):
     """A big field for the order (Enter or the button sends it); a refused input is a
@@ -584,7 +590,7 @@ def OrderForm(
             return
         try:  # the week the player saw: if it has just ended, the game says so
             week_seen = int(shown_week) - 1 if isinstance(shown_week, int) else week
-            act(game.submit, role, week_seen, typed)
+            game.submit(role, week_seen, typed)
         except OrderError as err:
             set_problem(str(err))
             return
@@ -689,7 +695,7 @@ def history_spec(history: list[View], mine: list, role: str, roles: Roles, weeks
 def FacilitatorPage(game: Game, navigate: Callable[[str], None], q: dict[str, str]):
     """The code for the projector, who has joined and ordered, and the controls. No
     player's numbers are shown here until the debrief."""
-    _, act = use_game(game, countdown=True)
+    use_game(game, countdown=True)
     with game.lock:
         rnd = game.round
         status = game.status
@@ -727,19 +733,19 @@ def FacilitatorPage(game: Game, navigate: Callable[[str], None], q: dict[str, st
         if status == "lobby":
             solara.Button(
                 f"Start round {game.current + 1}",
-                on_click=lambda: act(game.start_round),
+                on_click=game.start_round,
                 color="primary",
             )
         elif status == "between rounds":
             solara.Button(
                 f"Start round {game.current + 2}",
-                on_click=lambda: act(game.start_round),
+                on_click=game.start_round,
                 color="primary",
             )
         elif status == "playing":
             solara.Button(
                 "The computer orders for the late now",
-                on_click=lambda: act(game.computer_orders, True),
+                on_click=lambda: game.computer_orders(all_late=True),
             )
         solara.Button(
             "Open the debrief (shows every role's numbers)",
@@ -759,7 +765,7 @@ def FacilitatorPage(game: Game, navigate: Callable[[str], None], q: dict[str, st
 @solara.component
 def DebriefPage(game: Game, host: bool, back: Callable[[], None]):
     """Each round against the computer's play, side by side; downloads."""
-    version, _ = use_game(game)
+    version = use_game(game)
     allowed = host or game.finished
     rounds = solara.use_memo(lambda: game_debrief.results(game) if allowed else [], [version])
     if not allowed:
