@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 ROUNDS = ("opaque", "transparent")
 """The rounds of a game unless the facilitator says otherwise: no visibility, then shared data."""
 GAME_FIRMS = Limit("PULLCHAIN_MAX_GAME_FIRMS", 60, "firms in a classroom game's network")
-"""A game replays its chain whenever a view can change: larger networks are refused."""
+"""A game replays its chain whenever a view can change: larger networks are refused. A
+limit of the game alone, so not among ``network.limits.ALL`` (what sweeps send workers)."""
 MAX_WEEKS = 520
 MAX_TIMEOUT = 3600.0
 BY_PLAYER = "player"
