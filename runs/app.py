@@ -17,6 +17,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from .app_explorer import (
     sweep_spec,
 )
 from .app_export import export_csv, export_png
+from .app_play import Player
+from .app_server import ENV_RESULTS, ENV_SCENARIO
 from .app_state import (
     ALLOCATIONS_SHOWN,
     DEMANDS_SHOWN,
@@ -53,11 +56,6 @@ from .app_state import (
 )
 from .game_page import GamePage
 from .scenarios import Scenario
-
-ENV_SCENARIO = "PULLCHAIN_APP_SCENARIO"
-ENV_RESULTS = "PULLCHAIN_APP_RESULTS"
-PLAY_INTERVAL = 0.15
-"""Seconds between periods while playing (on top of the time a step and redraw take)."""
 
 MECHANISM_PANELS: list[Callable[..., Any]] = []
 """Extra control panels, shown under "Mechanisms" in the sidebar.
@@ -88,17 +86,61 @@ def choices(current: str) -> list[str]:
 
 
 # -- per-session state ----------------------------------------------------------------------
-class Session:
-    """One browser session's chains, knobs and play state."""
+SPEEDS: dict[str, float] = {
+    "1 period/s": 1.0,
+    "2 periods/s": 2.0,
+    "5 periods/s": 5.0,
+    "10 periods/s": 10.0,
+    "25 periods/s": 25.0,
+}
+"""Play's speeds, in periods per second. Where drawing a period takes longer than the
+speed allows, a tick runs several periods and draws once (up to ``MAX_PER_TICK``)."""
+DEFAULT_SPEED = "5 periods/s"
+MAX_PER_TICK = 10
 
-    def __init__(self, scenario: str | None = None) -> None:
+
+def page_connected() -> Callable[[], bool]:
+    """For the session being rendered now: whether a browser page of it is still connected.
+
+    Solara keeps a session whose page went away without closing (a laptop shut, a lost
+    connection) until it is culled; Play must not keep running its chains meanwhile.
+    Outside Solara's server (tests, notebooks) it is always true.
+    """
+    try:
+        from solara.server import kernel_context
+
+        context = kernel_context.get_current_context()
+        connected = kernel_context.PageStatus.CONNECTED
+    except Exception:
+        return lambda: True
+
+    def check() -> bool:
+        status = getattr(context, "page_status", None)
+        return not isinstance(status, dict) or connected in status.values()
+
+    return check
+
+
+class Session:
+    """One browser session's chains, knobs and play state.
+
+    ``tick`` is the one reactive value that changes when the chains advance (a step, a
+    tick of Play, a move of the scrubber): one render per change, never two.
+    """
+
+    def __init__(
+        self, scenario: str | None = None, connected: Callable[[], bool] | None = None
+    ) -> None:
         name = scenario or start_scenario()
         self.lock = threading.RLock()  # the play thread and button clicks both step
         self.preset = solara.reactive(name)
         self.error = solara.reactive(None)
         self.tick = solara.reactive(0)
         self.playing = solara.reactive(False)
-        self.step_ms = solara.reactive(None)
+        self.speed = solara.reactive(DEFAULT_SPEED)
+        self.step_ms: float | None = None
+        self._ticks = 0
+        self._last_tick = 0.0
         try:
             base = Scenario.load(name)
             start = Controls.from_scenario(base)
@@ -113,16 +155,65 @@ class Session:
         self.controls = solara.reactive(start)  # the knobs as the user left them
         self.applied = solara.reactive(start)  # the knobs of the running chains
         self.pair = solara.reactive(pair)
+        self.player = Player(
+            self._play_tick, self._interval, self._stopped, connected or (lambda: True)
+        )
+
+    # drawing --------------------------------------------------------------------------
+    def _publish(self) -> None:
+        """Tell the page that the chains moved: one render."""
+        with self.lock:
+            self._ticks += 1
+            ticks = self._ticks
+        self.tick.set(ticks)
 
     # actions ----------------------------------------------------------------------------
     def step(self, n: int = 1) -> None:
         with self.lock:
             t0 = time.perf_counter()
             self.pair.value.step(n)
-            self.step_ms.set(round(1000 * (time.perf_counter() - t0), 1))
-            if not self.pair.value.running:
-                self.playing.set(False)
-            self.tick.set(self.tick.value + 1)
+            self.step_ms = round(1000 * (time.perf_counter() - t0), 1)
+        self._publish()
+
+    def play(self) -> None:
+        if not self.pair.value.running:
+            return
+        self._last_tick = time.monotonic()
+        self.playing.set(True)
+        self.player.play()
+
+    def pause(self) -> None:
+        self.player.pause()
+        self.playing.set(False)
+
+    def _interval(self) -> float:
+        return 1.0 / SPEEDS.get(self.speed.peek(), SPEEDS[DEFAULT_SPEED])
+
+    def _play_tick(self) -> bool:
+        """One tick of Play: the periods the speed asks for since the last tick."""
+        rate = SPEEDS.get(self.speed.peek(), SPEEDS[DEFAULT_SPEED])
+        now = time.monotonic()
+        n = min(MAX_PER_TICK, max(1, round(rate * (now - self._last_tick))))
+        self._last_tick = now
+        with self.lock:
+            pair = self.pair.value
+            if not pair.running:
+                return False
+            pair.step(n)
+            more = pair.running
+        self._publish()
+        return more
+
+    def _stopped(self, error: BaseException | None) -> None:
+        if error is not None:
+            traceback.print_exception(error)
+            self.error.set(f"playing stopped: {type(error).__name__}: {error}")
+        self.playing.set(False)
+
+    def close(self) -> None:
+        """The session's page is gone for good: stop playing."""
+        self.player.pause()
+        self.player.join(timeout=5)
 
     def choose(self, name: str) -> None:
         """Pick another scenario: its knobs show at once, the chains change on Reset."""
@@ -138,7 +229,7 @@ class Session:
     def reset(self) -> None:
         """Rebuild both chains with the knobs as they are now; a bad combination is
         shown as a message and the running chains stay."""
-        self.playing.set(False)
+        self.pause()
         with self.lock:
             try:
                 scenario = apply_controls(self.preset.value, self.controls.value, self.start.value)
@@ -153,7 +244,7 @@ class Session:
             self.error.set(None)
             self.pair.set(pair)
             self.applied.set(self.controls.value)
-            self.tick.set(self.tick.value + 1)
+        self._publish()
 
     @property
     def pending(self) -> bool:
@@ -174,7 +265,8 @@ def use_session() -> Session:
 def Layout(children: list | None = None, session: Session | None = None):
     """The app's frame: title, page tabs, and this session's state for both pages
     (a new ``Session`` per browser session, unless one is given)."""
-    state = solara.use_memo(lambda: session or Session(), [])
+    state = solara.use_memo(lambda: session or Session(connected=page_connected()), [])
+    solara.use_effect(lambda: state.close, [])  # the page closed: stop playing
     session_context.provide(state)
     route, routes = solara.use_route()
     bar = []
@@ -301,19 +393,46 @@ def _fmt(value: float) -> str:
     return f"{value:.2f}"
 
 
-@solara.component
-def Headline(pair: Pair, tick: int):
-    """Running bullwhip per tier, fill rate and cost of both chains, as a small table.
+@dataclass(frozen=True)
+class Frame:
+    """What the page shows at one moment, read from both chains under the session's lock
+    (so that a play thread stepping them meanwhile cannot tear it)."""
 
-    ``tick`` changes whenever the chains step, so that the table is drawn again.
-    """
-    if pair.factors:
-        factors = ", ".join(f"{r} {z:.2f}" for r, z in pair.factors.items())
-        solara.Text(
-            f"At equal service: each chain's safety factor z tuned to a {pair.service:.1%} "
-            f"consumer fill rate over the scenario's replications ({factors})"
+    period: int
+    horizon: int
+    running: bool
+    warm_up: int
+    specs: dict[str, dict[str, Any]]
+    figures: dict[str, dict[str, float]]
+    service: str | None
+    """At equal service: the tuned safety factors, in words (else None)."""
+
+    @classmethod
+    def of(cls, pair: Pair) -> Frame:
+        service = None
+        if pair.factors:
+            factors = ", ".join(f"{r} {z:.2f}" for r, z in pair.factors.items())
+            service = (
+                f"At equal service: each chain's safety factor z tuned to a {pair.service:.1%} "
+                f"consumer fill rate over the scenario's replications ({factors})"
+            )
+        return cls(
+            period=pair.period,
+            horizon=pair.horizon,
+            running=pair.running,
+            warm_up=next(iter(pair.models.values())).warm_up,
+            specs=all_specs(pair),
+            figures={r: headline(m) for r, m in pair.models.items()},
+            service=service,
         )
-    figures = {r: headline(m) for r, m in pair.models.items()}
+
+
+@solara.component
+def Headline(frame: Frame):
+    """Running bullwhip per tier, fill rate and cost of both chains, as a small table."""
+    if frame.service:
+        solara.Text(frame.service)
+    figures = frame.figures
     keys = list(dict.fromkeys(k for f in figures.values() for k in f))
     if not keys:
         solara.Text("Step a few periods to see bullwhip ratios, fill rate and cost.")
@@ -328,8 +447,8 @@ def Headline(pair: Pair, tick: int):
         + "</tr>"
         for k in keys
     )
-    warm = next(iter(pair.models.values())).warm_up
-    note = f"after a warm-up of {warm} periods" if pair.period > warm + 2 else "from period 1"
+    warm = frame.warm_up
+    note = f"after a warm-up of {warm} periods" if frame.period > warm + 2 else "from period 1"
     solara.HTML(
         tag="div",
         unsafe_innerHTML=(
@@ -672,25 +791,28 @@ def ControlsPanel(session: Session):
 
 
 @solara.component
-def Toolbar(session: Session, tick: int):
-    """Step / Play / Pause / Reset, the period, downloads (``tick``: see Headline)."""
+def Toolbar(session: Session, frame: Frame):
+    """Step / Play / Pause / Reset, the speed, the period, downloads."""
     pair = session.pair.value
     playing = session.playing.value
 
-    def play() -> None:
-        session.playing.set(True)
-
-    def pause() -> None:
-        session.playing.set(False)
-
     with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
         solara.Button(
-            "Step", on_click=session.step, disabled=playing or not pair.running, color="primary"
+            "Step", on_click=session.step, disabled=playing or not frame.running, color="primary"
         )
         if playing:
-            solara.Button("Pause", icon_name="mdi-pause", on_click=pause)
+            solara.Button("Pause", icon_name="mdi-pause", on_click=session.pause)
         else:
-            solara.Button("Play", icon_name="mdi-play", on_click=play, disabled=not pair.running)
+            solara.Button(
+                "Play", icon_name="mdi-play", on_click=session.play, disabled=not frame.running
+            )
+        solara.Select(
+            "Speed",
+            values=list(SPEEDS),
+            value=session.speed,
+            classes=["pullchain-speed"],
+            style={"max-width": "130px"},
+        )
         solara.Button(
             "Reset",
             icon_name="mdi-restore",
@@ -698,7 +820,7 @@ def Toolbar(session: Session, tick: int):
             color="warning" if session.pending else None,
         )
         solara.Text(
-            f"Period {pair.period} of {pair.horizon}",
+            f"Period {frame.period} of {frame.horizon}",
             classes=["pullchain-period"],
             style={"font-size": "18px", "font-weight": "bold", "margin": "0 12px"},
         )
@@ -707,7 +829,7 @@ def Toolbar(session: Session, tick: int):
             f"{pair.scenario.name}: {regimes}, seed {pair.scenario.seed}, "
             "the same consumer demand in both"
         )
-        name = f"pullchain-{pair.scenario.name}-period{pair.period}"
+        name = f"pullchain-{pair.scenario.name}-period{frame.period}"
         solara.FileDownload(
             lambda: export_csv(pair),
             filename=f"{name}.csv",
@@ -729,22 +851,19 @@ def ChainsPage():
     pair = session.pair.value
     tick = session.tick.value
 
-    def play_loop() -> None:
-        while session.playing.value and session.pair.value.running:
-            session.step()
-            time.sleep(PLAY_INTERVAL)
+    def take() -> Frame:
+        with session.lock:
+            return Frame.of(pair)
 
-    solara.lab.use_task(play_loop, dependencies=[session.playing.value], prefer_threaded=True)
-
-    with session.lock:
-        specs = solara.use_memo(lambda: all_specs(pair), dependencies=[pair, tick])
+    frame = solara.use_memo(take, dependencies=[pair, tick])
+    specs = frame.specs
     solara.Title("pullchain: two chains")
     with solara.Sidebar():
         ControlsPanel(session)
-    Toolbar(session, tick)
+    Toolbar(session, frame)
     if session.error.value:
         solara.Error(session.error.value)
-    Headline(pair, tick)
+    Headline(frame)
     Chart(specs["network"], "network")
     Chart(specs["orders"], "orders")
     Chart(specs["stock"], "stock")

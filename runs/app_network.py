@@ -108,6 +108,26 @@ class NetworkView:
         self.edge_lanes = list(edges.values())
         self.columns = {top - t: label for t, label in role_names(model).items()}
         self.columns[column] = "consumers"
+        self._history: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self._opening: dict[str, np.ndarray] = {}
+
+    def _at(self, model: SupplyChainModel, period: int) -> tuple[np.ndarray, ...]:
+        """(transit per edge, consumers' demand, consumers' purchases) at ``period``."""
+        history = self._history.get(model.regime.name)
+        if history and period < len(history):
+            return history[period]
+        # not recorded (a model stepped outside its Pair): the live state
+        live = model
+        while hasattr(live, "model"):  # a ModelAt: its model is the running one
+            live = live.model
+        transit = np.array(
+            [sum(live.lanes[k].in_transit for k in lanes) for lanes in self.edge_lanes]
+        )
+        return (
+            transit,
+            np.array([c.demand for c in live.consumers], dtype=float),
+            np.array([c.bought for c in live.consumers], dtype=float),
+        )
 
     def sticky(self, name: str, value: float) -> float:
         """A scale's upper end: ``value`` rounded up to 1, 2 or 5 x 10^k.
@@ -129,15 +149,35 @@ class NetworkView:
             {"label": label, "kind": kind, "x": column, "y": round(1 - y, 4), "members": members}
         )
 
+    def record(self, regime: str, model: SupplyChainModel) -> None:
+        """Keep what the drawing needs of the period just run and that the recorder does
+        not hold (goods in transit per drawn edge, what consumers asked and got), so
+        that any recorded period can be drawn again (the page's scrubber). Called once
+        when the chain is built (period 0) and after every step."""
+        history = self._history.setdefault(regime, [])
+        if not history:  # the opening state, before the first step
+            self._opening[regime] = np.array([f.on_hand for f in model.firms], dtype=float)
+        transit = np.array(
+            [sum(model.lanes[k].in_transit for k in lanes) for lanes in self.edge_lanes]
+        )
+        demand = np.array([c.demand for c in model.consumers], dtype=float)
+        bought = np.array([c.bought for c in model.consumers], dtype=float)
+        history.append((transit, demand, bought))
+
     def state(self, model: SupplyChainModel) -> tuple[list[dict], list[dict]]:
-        """Drawn nodes and edges with the chain's numbers at the end of the last period."""
+        """Drawn nodes and edges with the chain's numbers at the end of the last period
+        recorded (``model`` may be an ``app_state.ModelAt``: the chain as it stood then)."""
         rec = model.recorder
         variables = rec.firms.variables
         if rec.rows:
             now = rec.firms.data[rec.rows - 1]
         else:  # before the first step: the initial state
             now = np.zeros((self.n_firms, len(variables)))
-            now[:, variables.index("on_hand")] = [f.on_hand for f in model.firms]
+            opening = self._opening.get(model.regime.name)
+            now[:, variables.index("on_hand")] = (
+                opening if opening is not None else [f.on_hand for f in model.firms]
+            )
+        transit, demand, bought = self._at(model, rec.rows)
         sums = {
             name: np.bincount(self.firm_group, weights=now[:, k], minlength=self.n_groups)
             for k, name in enumerate(variables)
@@ -161,14 +201,14 @@ class NetworkView:
         # make Vega-Lite drop the point)
         blank = {"on_hand": 0.0, "backlog": 0.0, "net": 0.0, "ordered": 0.0, "received": 0.0}
         if self.consumer_mode == "each":
-            for c, g in zip(model.consumers, self.consumer_nodes, strict=True):
+            for i, g in enumerate(self.consumer_nodes):
                 nodes.append(
                     {
                         **self.nodes[g],
                         **blank,
-                        "demand": round(float(c.demand), 2),
-                        "throughput": round(float(c.bought), 2),
-                        "received": round(float(c.bought), 2),
+                        "demand": round(float(demand[i]), 2),
+                        "throughput": round(float(bought[i]), 2),
+                        "received": round(float(bought[i]), 2),
                     }
                 )
         else:
@@ -187,8 +227,7 @@ class NetworkView:
             node["net_each"] = round(node["net"] / node["members"], 2)
             node["flow_each"] = round(node["throughput"] / node["members"], 2)
         edges = []
-        for (a, b), lanes in zip(self.edges, self.edge_lanes, strict=True):
-            transit = sum(model.lanes[k].in_transit for k in lanes)
+        for (a, b), lanes, moving in zip(self.edges, self.edge_lanes, transit, strict=True):
             na, nb = self.nodes[a], self.nodes[b]
             edges.append(
                 {
@@ -196,11 +235,11 @@ class NetworkView:
                     "y": na["y"],
                     "x2": nb["x"],
                     "y2": nb["y"],
-                    "in_transit": round(float(transit), 2),
+                    "in_transit": round(float(moving), 2),
                     "from": na["label"],
                     "to": nb["label"],
                     "lanes": len(lanes),
-                    "transit_each": round(float(transit) / len(lanes), 2),
+                    "transit_each": round(float(moving) / len(lanes), 2),
                 }
             )
         return nodes, edges

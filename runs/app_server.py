@@ -5,11 +5,16 @@ telemetry off and Solara's front-end cache pointed at ``cdn_cache_dir()``. That
 cache is filled from the CDN on first use where a CDN is reachable; on a machine
 without one, fill it beforehand with ``python .ci/solara_assets.py`` (``./dev.sh``
 does it), see docs/app.md.
+
+This process only waits for the server: it never imports Solara (about 150 MB that
+would sit idle beside the server's own copy), hence the settings the app reads live
+here.
 """
 
 from __future__ import annotations
 
 import errno
+import importlib.util
 import os
 import signal
 import socket
@@ -26,6 +31,15 @@ from .scenarios import Scenario
 
 APP_MODULE = "pullchain.runs.app"
 CACHE_ENV = "SOLARA_ASSETS_PROXY_CACHE_DIR"
+ENV_SCENARIO = "PULLCHAIN_APP_SCENARIO"
+"""The scenario the app opens with (set from ``pullchain app SCENARIO``)."""
+ENV_RESULTS = "PULLCHAIN_APP_RESULTS"
+"""The folder the sweep explorer reads (``--results DIR``)."""
+CULL_ENV = "SOLARA_KERNEL_CULL_TIMEOUT"
+SESSION_KEPT = "2m"
+"""How long the server keeps a session whose page went away without closing (a lost
+connection; a reload or a closed tab ends it at once), so that a page that reconnects
+finds its chains. Solara's default is a day: 13 MB a session adds up."""
 
 
 def cdn_cache_dir() -> Path:
@@ -59,8 +73,8 @@ def environment(
 ) -> dict[str, str]:
     """The server's environment: the scenario, results folder, games folder and the
     address players join a game at, for the app; Solara's settings (no telemetry, the
-    CDN cache)."""
-    from .app import ENV_RESULTS, ENV_SCENARIO
+    CDN cache, sessions kept ``SESSION_KEPT`` after their page went away unless
+    $SOLARA_KERNEL_CULL_TIMEOUT says otherwise)."""
     from .game_store import ENV_GAMES, ENV_JOIN
 
     env = dict(os.environ)
@@ -72,6 +86,7 @@ def environment(
         env[ENV_JOIN] = join
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     env[CACHE_ENV] = str(cdn_cache_dir())
+    env.setdefault(CULL_ENV, SESSION_KEPT)
     # Solara warns on each page load that a plain-http cookie cannot be samesite=none:
     # expected on a loopback address, so not worth a screenful each time.
     quiet = "ignore:Cookies with samesite=none:UserWarning"
@@ -141,12 +156,10 @@ def start(
     games: Path | None = None,
 ) -> subprocess.Popen:
     """Check the input, then start the server in a child process (returns at once)."""
-    try:
-        import solara  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("solara") is None:  # looked for, not imported
         raise ConfigError(
             "pullchain app", "(solara missing)", 'the app extra: pip install "pullchain[app]"'
-        ) from None
+        )
     Scenario.load(scenario)  # a bad scenario fails here, in one line, not in the page
     _check_port(host, port)
     results = (results or Path("sweeps")).resolve()

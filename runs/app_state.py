@@ -2,7 +2,9 @@
 
 - ``Pair``: the opaque and the shared-information chain of one scenario, on the same
   seed (so the same consumer demand), stepped in lockstep; at equal service, each at the
-  chain-wide safety factor ``compare`` tunes it to (``pullchain.runs.service``).
+  chain-wide safety factor ``compare`` tunes it to (``pullchain.runs.service``);
+  ``Pair.at(k)`` shows both as they stood at the end of period ``k`` (``ModelAt``), for
+  the page's scrubber.
 - ``Controls``: the knobs of the page, read from a scenario and turned back into
   ``Scenario.with_overrides`` assignments (only the knobs that were changed).
 - Mechanisms (``MECHANISM_PATHS``, ``mechanism_overrides``, ``with_mechanism``): the
@@ -11,6 +13,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -62,8 +65,10 @@ class Pair:
             ).model(regime=r)
             for r in regimes
         }
-        first = models[regimes[0]]
-        return cls(scenario, models, NetworkView(first), factors, service or None)
+        view = NetworkView(models[regimes[0]])
+        for regime, model in models.items():
+            view.record(regime, model)
+        return cls(scenario, models, view, factors, service or None)
 
     @property
     def regimes(self) -> tuple[str, ...]:
@@ -86,10 +91,40 @@ class Pair:
         """Advance both chains by up to ``n`` periods (not past the horizon)."""
         done = 0
         while done < n and self.running:
-            for model in self.models.values():
+            for regime, model in self.models.items():
                 model.step()
+                self.view.record(regime, model)
             done += 1
         return done
+
+    def at(self, period: int | None) -> dict[str, SupplyChainModel | ModelAt]:
+        """Both chains as they stood at the end of ``period`` (None or the last period
+        run: the chains themselves)."""
+        if period is None or period >= self.period:
+            return dict(self.models)
+        return {r: ModelAt(m, max(period, 0)) for r, m in self.models.items()}
+
+
+class ModelAt:
+    """A chain as it stood at the end of period ``period``: its recorder cut there,
+    everything else the running model's (structure, scenario, regime).
+
+    What the charts, the headline and the network drawing read of a model is its
+    recorder and its fixed structure, so they draw a past period from this as they
+    draw the present from the model. The recorded arrays are shared, not copied.
+    """
+
+    def __init__(self, model: SupplyChainModel, period: int) -> None:
+        rec = copy.copy(model.recorder)
+        rec.firms = copy.copy(rec.firms)
+        rec.consumers = copy.copy(rec.consumers)
+        rec.rows = rec.firms.rows = min(period, model.recorder.rows)
+        rec.consumers.rows = min(period, model.recorder.consumers.rows)
+        self.model = model
+        self.recorder = rec
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
 
 
 _TUNED: dict[tuple[str, str, float, tuple[str, ...]], dict[str, float]] = {}

@@ -11,6 +11,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -169,6 +171,31 @@ def test_each_session_has_its_own_models():
     assert period_text(rc1) == "Period 2 of 200"
     assert period_text(rc2) == "Period 0 of 200"
     assert s2.pair.value.period == 0
+
+
+def test_play_pause_and_play_again_keep_one_player(monkeypatch):
+    monkeypatch.setitem(app.SPEEDS, app.DEFAULT_SPEED, 200.0)
+    rc, session = render()
+    click(rc, "Play")
+    deadline = time.monotonic() + 20
+    while session.pair.value.period < 3:
+        assert time.monotonic() < deadline, "Play did not advance"
+        time.sleep(0.01)
+    for _ in range(20):  # the clicks that froze the old play loop
+        session.pause()
+        session.play()
+    start = session.pair.value.period
+    while session.pair.value.period < start + 3:
+        assert time.monotonic() < deadline, "Play stalled after Pause and Play"
+        time.sleep(0.01)
+    assert sum(t.name == "pullchain-play" for t in threading.enumerate()) == 1
+    click(rc, "Pause")
+    session.player.join(5)
+    stopped = session.pair.value.period
+    assert period_text(rc) == f"Period {stopped} of 200"
+    assert [b for b in rc.find(v.Btn).widgets if "Play" in b.children]
+    rc.close()  # the page closed for good: nothing keeps playing
+    assert not session.player.playing
 
 
 def test_sweep_page_renders_without_results(tmp_path):
@@ -397,6 +424,20 @@ def test_server_command_is_offline_and_quiet():
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert env["SOLARA_ASSETS_PROXY_CACHE_DIR"] == str(app_server.cdn_cache_dir())
     assert env[app.ENV_SCENARIO] == "beer-game" and env[app.ENV_RESULTS] == "/tmp/r"
+    # a page gone without closing is kept minutes, not Solara's default of a day
+    assert env["SOLARA_KERNEL_CULL_TIMEOUT"] == app_server.SESSION_KEPT == "2m"
+
+
+def test_the_app_command_does_not_import_solara():
+    """``pullchain app`` only waits for its server: Solara is imported there, not here."""
+    code = (
+        "import subprocess, sys; from pullchain.runs import cli, app_server; "
+        "subprocess.Popen = lambda *a, **k: None; "  # start() as cmd_app calls it, no server
+        "app_server.start('default', port=app_server.free_port()); "
+        "print('solara' in sys.modules, 'ipyvuetify' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
 
 
 # -- mechanism panels -----------------------------------------------------------------------
