@@ -27,7 +27,7 @@ import traitlets
 
 from pullchain.network.errors import ConfigError
 
-from .app_charts import all_specs, headline
+from .app_charts import all_specs, counted_from, headline
 from .app_explorer import (
     filter_frame,
     list_sweeps,
@@ -37,6 +37,7 @@ from .app_explorer import (
     sweep_spec,
 )
 from .app_export import export_csv, export_png
+from .app_network import sharing_text
 from .app_play import Player
 from .app_server import ENV_RESULTS, ENV_SCENARIO
 from .app_state import (
@@ -55,6 +56,7 @@ from .app_state import (
     with_mechanism,
 )
 from .game_page import GamePage
+from .palette import regime_color
 from .scenarios import Scenario
 
 MECHANISM_PANELS: list[Callable[..., Any]] = []
@@ -97,6 +99,8 @@ SPEEDS: dict[str, float] = {
 speed allows, a tick runs several periods and draws once (up to ``MAX_PER_TICK``)."""
 DEFAULT_SPEED = "5 periods/s"
 MAX_PER_TICK = 10
+END_TICK = 0.3
+"""Run to the end: seconds of stepping between two redraws."""
 
 
 def page_connected() -> Callable[[], bool]:
@@ -141,6 +145,8 @@ class Session:
         self.step_ms: float | None = None
         self._ticks = 0
         self._last_tick = 0.0
+        self._shown: int | None = None
+        self._to_end = False
         try:
             base = Scenario.load(name)
             start = Controls.from_scenario(base)
@@ -168,39 +174,95 @@ class Session:
         self.tick.set(ticks)
 
     # actions ----------------------------------------------------------------------------
+    @property
+    def shown(self) -> int | None:
+        """The period the page shows: None while it follows the chains, a recorded
+        period once the scrubber or Back went into the history."""
+        return self._shown
+
+    def _advance(self, n: int) -> bool:
+        """``n`` periods forward: through the recorded history first (a replay), then by
+        stepping both chains. Returns whether there is more to show. Under the lock."""
+        pair = self.pair.value
+        if self._shown is not None:
+            self._shown += n
+            if self._shown >= pair.period:
+                self._shown = None
+            return True
+        if not pair.running:
+            return False
+        t0 = time.perf_counter()
+        pair.step(n)
+        self.step_ms = round(1000 * (time.perf_counter() - t0), 1)
+        return pair.running
+
     def step(self, n: int = 1) -> None:
+        """Step: the next period (of the history, if the page shows a past one)."""
         with self.lock:
-            t0 = time.perf_counter()
-            self.pair.value.step(n)
-            self.step_ms = round(1000 * (time.perf_counter() - t0), 1)
+            self._advance(n)
+        self._publish()
+
+    def back(self) -> None:
+        """Back: the period before the one shown (the chains themselves stay where they are)."""
+        self.pause()
+        with self.lock:
+            now = self.pair.value.period if self._shown is None else self._shown
+            self._shown = max(now - 1, 0)
+        self._publish()
+
+    def show(self, period: int | None) -> None:
+        """The scrubber: show recorded period ``period`` (None or the last: follow)."""
+        with self.lock:
+            last = self.pair.value.period
+            if period is None or period >= last:
+                self._shown = None
+            else:
+                self._shown = max(int(period), 0)
         self._publish()
 
     def play(self) -> None:
-        if not self.pair.value.running:
+        if not self.can_advance:
             return
         self._last_tick = time.monotonic()
         self.playing.set(True)
         self.player.play()
 
+    def run_to_end(self) -> None:
+        """Run both chains to the horizon, drawing a few times a second on the way."""
+        if not self.pair.value.running:
+            return
+        self._to_end = True
+        self.play()
+
     def pause(self) -> None:
         self.player.pause()
+        self._to_end = False
         self.playing.set(False)
 
+    @property
+    def can_advance(self) -> bool:
+        return self._shown is not None or self.pair.value.running
+
     def _interval(self) -> float:
+        if self._to_end:
+            return 0.0
         return 1.0 / SPEEDS.get(self.speed.peek(), SPEEDS[DEFAULT_SPEED])
 
     def _play_tick(self) -> bool:
-        """One tick of Play: the periods the speed asks for since the last tick."""
-        rate = SPEEDS.get(self.speed.peek(), SPEEDS[DEFAULT_SPEED])
+        """One tick of Play: the periods the speed asks for since the last tick (Run to
+        the end: as many as fit in ``END_TICK`` seconds), then one redraw."""
         now = time.monotonic()
-        n = min(MAX_PER_TICK, max(1, round(rate * (now - self._last_tick))))
-        self._last_tick = now
         with self.lock:
-            pair = self.pair.value
-            if not pair.running:
-                return False
-            pair.step(n)
-            more = pair.running
+            if self._to_end:
+                self._shown = None
+                more = True
+                while more and time.monotonic() - now < END_TICK:
+                    more = self._advance(1)
+            else:
+                rate = SPEEDS.get(self.speed.peek(), SPEEDS[DEFAULT_SPEED])
+                n = min(MAX_PER_TICK, max(1, round(rate * (now - self._last_tick))))
+                more = self._advance(n)
+        self._last_tick = now
         self._publish()
         return more
 
@@ -208,6 +270,7 @@ class Session:
         if error is not None:
             traceback.print_exception(error)
             self.error.set(f"playing stopped: {type(error).__name__}: {error}")
+        self._to_end = False
         self.playing.set(False)
 
     def close(self) -> None:
@@ -242,6 +305,7 @@ class Session:
                 self.error.set(f"could not build the chains: {type(err).__name__}: {err}")
                 return
             self.error.set(None)
+            self._shown = None
             self.pair.set(pair)
             self.applied.set(self.controls.value)
         self._publish()
@@ -282,7 +346,7 @@ def Layout(children: list | None = None, session: Session | None = None):
 # -- widgets --------------------------------------------------------------------------------
 _CHART_VUE = """
 <template>
-  <div><div ref="plotElement"></div></div>
+  <div style="width: 100%; overflow-x: auto"><div ref="plotElement"></div></div>
 </template>
 <script>
 module.exports = {
@@ -291,24 +355,64 @@ module.exports = {
     this.token = 0;
     this.vegaLoaded = this.loadVega();
   },
-  mounted() { this.embed().catch((e) => console.error('pullchain chart:', e)); },
-  destroyed() { if (this.view) { this.view.finalize(); } },
+  mounted() {
+    this.embed().catch((e) => console.error('pullchain chart:', e));
+    // drawn again at the new width when the page is resized (a projector, a sidebar)
+    this.observer = new ResizeObserver(() => {
+      clearTimeout(this.resizing);
+      this.resizing = setTimeout(() => {
+        if (Math.abs(this.$el.clientWidth - (this.fitted || 0)) > 4) {
+          this.embed().catch((e) => console.error('pullchain chart:', e));
+        }
+      }, 150);
+    });
+    this.observer.observe(this.$el);
+  },
+  destroyed() {
+    if (this.view) { this.view.finalize(); }
+    if (this.observer) { this.observer.disconnect(); }
+    clearTimeout(this.resizing);
+  },
   watch: {
     spec() { this.embed().catch((e) => console.error('pullchain chart:', e)); },
     datasets() { this.update().catch((e) => console.error('pullchain chart:', e)); },
   },
   methods: {
     copy(x) { return JSON.parse(JSON.stringify(x)); },
+    sized(spec) {
+      // usermeta.fit (app_style.fit): share the container's width among the panels;
+      // the room axes and legends take is the spec's guess until measured once drawn
+      const fit = spec.usermeta && spec.usermeta.fit;
+      const width = this.$el.clientWidth;
+      if (!fit || !width) { return spec; }
+      const reserve = this.overhead === undefined ? fit.reserve : this.overhead;
+      const each = Math.max(120, Math.floor((width - reserve) / fit.columns));
+      if (spec.facet) { spec.spec.width = each; } else { spec.width = each; }
+      this.fitted = width;
+      this.each = each * fit.columns;
+      return spec;
+    },
+    overflows() {
+      // drawn wider than its container: measure what axes and legends took, draw again
+      const canvas = this.$refs.plotElement.querySelector('canvas');
+      if (!canvas || this.each === undefined) { return false; }
+      const drawn = canvas.getBoundingClientRect().width;
+      if (drawn <= this.$el.clientWidth + 1 || this.remeasured === this.fitted) { return false; }
+      this.overhead = Math.ceil(drawn - this.each) + 2;
+      this.remeasured = this.fitted;
+      return true;
+    },
     async embed() {
       const token = ++this.token;
       const {embed} = await this.vegaLoaded;
       const shown = this.datasets;
-      const spec = this.copy(this.spec);
+      const spec = this.sized(this.copy(this.spec));
       spec.datasets = this.copy(shown);
       const result = await embed(this.$refs.plotElement, spec);
       if (token !== this.token) { result.view.finalize(); return; }
       if (this.view) { this.view.finalize(); }
       this.view = result.view;
+      if (this.overflows()) { return this.embed(); }
       this.drawn();
       if (this.datasets !== shown) { this.update(); }
     },
@@ -399,16 +503,25 @@ class Frame:
     (so that a play thread stepping them meanwhile cannot tear it)."""
 
     period: int
+    """The period shown (the last one run, unless the scrubber went back)."""
+    last: int
+    """The last period run."""
     horizon: int
     running: bool
+    counted_from: int
+    """Periods the headline leaves out (the warm-up, once past it)."""
     warm_up: int
     specs: dict[str, dict[str, Any]]
     figures: dict[str, dict[str, float]]
+    sharing: tuple[str, ...]
+    """Who shares and uses the data, per regime that shares any."""
     service: str | None
     """At equal service: the tuned safety factors, in words (else None)."""
 
     @classmethod
-    def of(cls, pair: Pair) -> Frame:
+    def of(cls, pair: Pair, shown: int | None = None) -> Frame:
+        models = pair.at(shown)
+        first = next(iter(models.values()))
         service = None
         if pair.factors:
             factors = ", ".join(f"{r} {z:.2f}" for r, z in pair.factors.items())
@@ -417,14 +530,21 @@ class Frame:
                 f"consumer fill rate over the scenario's replications ({factors})"
             )
         return cls(
-            period=pair.period,
+            period=first.recorder.rows,
+            last=pair.period,
             horizon=pair.horizon,
             running=pair.running,
-            warm_up=next(iter(pair.models.values())).warm_up,
-            specs=all_specs(pair),
-            figures={r: headline(m) for r, m in pair.models.items()},
+            counted_from=counted_from(first),
+            warm_up=first.warm_up,
+            specs=all_specs(pair, shown),
+            figures={r: headline(m) for r, m in models.items()},
+            sharing=tuple(t for m in models.values() if (t := sharing_text(m))),
             service=service,
         )
+
+    @property
+    def can_advance(self) -> bool:
+        return self.running or self.period < self.last
 
 
 @solara.component
@@ -438,7 +558,10 @@ def Headline(frame: Frame):
         solara.Text("Step a few periods to see bullwhip ratios, fill rate and cost.")
         return
     cell = "padding:1px 10px"
-    head = "".join(f"<th style='{cell}'>{html.escape(r)}</th>" for r in figures)
+    head = "".join(
+        f"<th style='{cell};color:{regime_color(r, i)}'>{html.escape(r)}</th>"
+        for i, r in enumerate(figures)
+    )
     body = "".join(
         f"<tr><td>{html.escape(k)}</td>"
         + "".join(
@@ -447,13 +570,15 @@ def Headline(frame: Frame):
         + "</tr>"
         for k in keys
     )
-    warm = frame.warm_up
-    note = f"after a warm-up of {warm} periods" if frame.period > warm + 2 else "from period 1"
+    warm = frame.counted_from
+    note = f"after the warm-up ({warm} periods, shaded)" if warm else "from period 1"
     solara.HTML(
         tag="div",
         unsafe_innerHTML=(
             "<table class='pullchain-headline' style='border-collapse:collapse;font-size:13px'>"
             f"<tr><th style='text-align:left'>{html.escape(note)}</th>{head}</tr>{body}</table>"
+            "<div style='font-size:12px;color:#666'>bullwhip: variance of a tier's orders "
+            "over the variance of consumer demand (1 = no amplification)</div>"
         ),
     )
 
@@ -790,70 +915,111 @@ def ControlsPanel(session: Session):
         solara.Info("Changed: press Reset to rebuild both chains with these settings.", dense=True)
 
 
+TOOLBAR_STYLE = {
+    "position": "sticky",
+    "top": "-12px",  # the scrolling pane's padding: nothing shows above the toolbar
+    "z-index": "5",
+    "background": "white",
+    "padding": "12px 0 4px 0",
+    "margin-top": "-12px",
+    "border-bottom": "1px solid #ddd",
+}
+"""The toolbar stays on screen while the charts scroll under it (a projector shows
+720 pixels: the buttons must not scroll away)."""
+
+
 @solara.component
 def Toolbar(session: Session, frame: Frame):
-    """Step / Play / Pause / Reset, the speed, the period, downloads."""
+    """Back / Step / Play / Pause / Run to the end / Reset, the speed, the period and
+    the scrubber over the recorded periods, downloads."""
     pair = session.pair.value
     playing = session.playing.value
-
-    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-        solara.Button(
-            "Step", on_click=session.step, disabled=playing or not frame.running, color="primary"
-        )
-        if playing:
-            solara.Button("Pause", icon_name="mdi-pause", on_click=session.pause)
-        else:
+    with solara.Column(gap="0px", style=TOOLBAR_STYLE, classes=["pullchain-toolbar"]):
+        with solara.Row(gap="6px", style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.Button(
-                "Play", icon_name="mdi-play", on_click=session.play, disabled=not frame.running
+                "Back",
+                icon_name="mdi-step-backward",
+                on_click=session.back,
+                disabled=frame.period == 0,
+                small=True,
             )
-        solara.Select(
-            "Speed",
-            values=list(SPEEDS),
-            value=session.speed,
-            classes=["pullchain-speed"],
-            style={"max-width": "130px"},
-        )
-        solara.Button(
-            "Reset",
-            icon_name="mdi-restore",
-            on_click=session.reset,
-            color="warning" if session.pending else None,
-        )
-        solara.Text(
-            f"Period {frame.period} of {frame.horizon}",
-            classes=["pullchain-period"],
-            style={"font-size": "18px", "font-weight": "bold", "margin": "0 12px"},
-        )
-        regimes = " vs ".join(pair.regimes)
-        solara.Text(
-            f"{pair.scenario.name}: {regimes}, seed {pair.scenario.seed}, "
-            "the same consumer demand in both"
-        )
-        name = f"pullchain-{pair.scenario.name}-period{frame.period}"
-        solara.FileDownload(
-            lambda: export_csv(pair),
-            filename=f"{name}.csv",
-            label="Data (CSV)",
-            mime_type="text/csv",
-        )
-        solara.FileDownload(
-            lambda: export_png(pair),
-            filename=f"{name}.png",
-            label="Charts (PNG)",
-            mime_type="image/png",
-        )
+            solara.Button(
+                "Step",
+                icon_name="mdi-step-forward",
+                on_click=session.step,
+                disabled=playing or not frame.can_advance,
+                color="primary",
+                small=True,
+            )
+            if playing:
+                solara.Button("Pause", icon_name="mdi-pause", on_click=session.pause, small=True)
+            else:
+                solara.Button(
+                    "Play",
+                    icon_name="mdi-play",
+                    on_click=session.play,
+                    disabled=not frame.can_advance,
+                    small=True,
+                )
+            solara.Button(
+                "Run to the end",
+                icon_name="mdi-skip-forward",
+                on_click=session.run_to_end,
+                disabled=playing or not frame.running,
+                small=True,
+            )
+            solara.Button(
+                "Reset",
+                icon_name="mdi-restore",
+                on_click=session.reset,
+                color="warning" if session.pending else None,
+                small=True,
+            )
+            with solara.Div(style={"width": "130px"}):
+                solara.Select("Speed", values=list(SPEEDS), value=session.speed, dense=True)
+            solara.Text(
+                f"Period {frame.period} of {frame.horizon}",
+                classes=["pullchain-period"],
+                style={"font-size": "18px", "font-weight": "bold", "margin": "0 8px"},
+            )
+            if frame.period < frame.last:
+                solara.Text(f"(looking back: run to {frame.last})", style={"color": "#b35900"})
+        with solara.Row(gap="8px", style={"align-items": "center"}):
+            with solara.Div(style={"flex": "1 1 auto"}, classes=["pullchain-scrubber"]):
+                solara.SliderInt(
+                    "",
+                    value=frame.period,
+                    min=0,
+                    max=max(frame.last, 1),
+                    on_value=session.show,
+                    disabled=playing or frame.last == 0,
+                    thumb_label=True,
+                )
+            name = f"pullchain-{pair.scenario.name}-period{frame.last}"
+            solara.FileDownload(
+                lambda: export_csv(pair),
+                filename=f"{name}.csv",
+                label="Data (CSV)",
+                mime_type="text/csv",
+            )
+            solara.FileDownload(
+                lambda: export_png(pair),
+                filename=f"{name}.png",
+                label="Charts (PNG)",
+                mime_type="image/png",
+            )
 
 
 @solara.component
 def ChainsPage():
-    """The two chains side by side: one Step / Play / Reset for both."""
+    """The two chains side by side: one set of buttons for both."""
     session = use_session()
     pair = session.pair.value
     tick = session.tick.value
 
     def take() -> Frame:
         with session.lock:
-            return Frame.of(pair)
+            return Frame.of(pair, session.shown)
 
     frame = solara.use_memo(take, dependencies=[pair, tick])
     specs = frame.specs
@@ -863,12 +1029,20 @@ def ChainsPage():
     Toolbar(session, frame)
     if session.error.value:
         solara.Error(session.error.value)
+    regimes = " vs ".join(pair.regimes)
+    solara.Text(
+        f"{pair.scenario.name}: {regimes}, seed {pair.scenario.seed}, the same consumer "
+        "demand in both",
+        style={"color": "#555"},
+    )
     Headline(frame)
+    for line in frame.sharing:
+        solara.Text(line, classes=["pullchain-sharing"], style={"display": "block"})
     Chart(specs["network"], "network")
     Chart(specs["orders"], "orders")
     Chart(specs["stock"], "stock")
     Chart(specs["backlog"], "backlog")
-    with solara.Row(style={"flex-wrap": "wrap"}):
+    with solara.Columns([1, 1]):
         Chart(specs["cost"], "cost")
         Chart(specs["fill"], "fill")
 

@@ -8,6 +8,8 @@ import pandas as pd
 
 from .app_charts import series
 from .app_state import Pair
+from .app_style import role_names, tier_colors
+from .palette import DEMAND_COLOR, regime_color
 
 
 # -- downloads ------------------------------------------------------------------------------
@@ -29,13 +31,18 @@ def export_png(pair: Pair) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .plots import shade
+
     fig, axes = plt.subplots(3, 2, figsize=(13, 11), constrained_layout=True)
     data = {r: series(m) for r, m in pair.models.items()}
+    first = next(iter(pair.models.values()))
+    colors = {name: tier_colors(first)[t] for t, name in role_names(first).items()}
     top = 0.0
     for ax, (regime, s) in zip(axes[0], data.items(), strict=True):
-        ax.plot(s["period"], s["demand"], color="black", lw=2, label="consumer demand")
+        ax.plot(s["period"], s["demand"], color=DEMAND_COLOR, lw=2, label="consumer demand")
         for name, q in s["orders"].items():
-            ax.plot(s["period"], q, lw=1.2, label=name)
+            ax.plot(s["period"], q, lw=1.2, color=colors[name], label=name)
+        shade(ax, pair.models[regime])
         ax.set_title(f"Orders placed per tier: {regime}")
         ax.set_xlabel("period")
         ax.set_ylabel("units per period")
@@ -49,17 +56,17 @@ def export_png(pair: Pair) -> bytes:
         (axes[1, 1], "backlog", "Backlog"),
     ):
         for style, (regime, s) in zip(("-", "--"), data.items(), strict=False):
-            for k, (name, values) in enumerate(s[key].items()):
-                ax.plot(s["period"], values, style, color=f"C{k}", label=f"{name}, {regime}")
+            for name, values in s[key].items():
+                ax.plot(s["period"], values, style, color=colors[name], label=f"{name}, {regime}")
         ax.set_title(f"{title} per tier")
         ax.set_xlabel("period")
         ax.legend(fontsize=6, ncol=2)
     for ax, key, title in (
-        (axes[2, 0], "cost", "Cumulative cost"),
-        (axes[2, 1], "fill_rate", "Fill rate to consumers (cumulative)"),
+        (axes[2, 0], "cost", "Cost, cumulative (as the page's table counts it)"),
+        (axes[2, 1], "fill_rate", "Fill rate to consumers, cumulative (as counted)"),
     ):
-        for color, (regime, s) in zip(("C3", "C0"), data.items(), strict=False):
-            ax.plot(s["period"], s[key], color=color, lw=2, label=regime)
+        for i, (regime, s) in enumerate(data.items()):
+            ax.plot(s["period"], s[key], color=regime_color(regime, i), lw=2, label=regime)
         ax.set_title(title)
         ax.set_xlabel("period")
         ax.legend(fontsize=8)

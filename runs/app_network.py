@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .app_style import KIND_PLURAL, role_names, vega_spec
+from .app_style import KIND_PLURAL, fit, role_names, tier_colors, vega_spec
+from .palette import KIND_COLORS
 
 if TYPE_CHECKING:
     from .model import SupplyChainModel
@@ -56,7 +57,7 @@ class NetworkView:
             for i, j in enumerate(shown):
                 firm = model.firms[j]
                 label = model.network.nodes[firm.node].get("label", str(firm.node))
-                self._add(label, firm.kind, column, i, count, 1)
+                self._add(label, firm.kind, column, i, count, 1, tier)
                 self.firm_group[j] = len(self.nodes) - 1
                 group_of_node[firm.node] = len(self.nodes) - 1
             if rest:
@@ -68,6 +69,7 @@ class NetworkView:
                     count - 1,
                     count,
                     len(rest),
+                    tier,
                 )
                 for j in rest:
                     self.firm_group[j] = len(self.nodes) - 1
@@ -108,6 +110,10 @@ class NetworkView:
         self.edge_lanes = list(edges.values())
         self.columns = {top - t: label for t, label in role_names(model).items()}
         self.columns[column] = "consumers"
+        colors = tier_colors(model)
+        self.column_colors = {top - t: c for t, c in colors.items()}
+        self.column_colors[column] = KIND_COLORS["consumer"]
+        self.tier_colors = colors
         self._history: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         self._opening: dict[str, np.ndarray] = {}
 
@@ -143,11 +149,30 @@ class NetworkView:
             self._sticky[name] = nice
         return self._sticky[name]
 
-    def _add(self, label: str, kind: str, column: int, i: int, count: int, members: int) -> None:
+    def _add(
+        self, label: str, kind: str, column: int, i: int, count: int, members: int, tier: int = 0
+    ) -> None:
         y = (i + 0.5) / count if count else 0.5
         self.nodes.append(
-            {"label": label, "kind": kind, "x": column, "y": round(1 - y, 4), "members": members}
+            {
+                "label": label,
+                "kind": kind,
+                "tier": tier,
+                "x": column,
+                "y": round(1 - y, 4),
+                "members": members,
+            }
         )
+
+    def sharing(self, model: SupplyChainModel) -> np.ndarray:
+        """Per drawn firm node: how many of its firms share and use the data (0 under a
+        regime that shares nothing). Who takes part is drawn once, when the chain is
+        built (``regime.participation``)."""
+        regime = model.regime
+        part = getattr(regime, "participating", None)
+        if part is None or not (regime.share_sales or regime.share_stock):
+            return np.zeros(self.n_groups, dtype=int)
+        return np.bincount(self.firm_group, weights=part.astype(float), minlength=self.n_groups)
 
     def record(self, regime: str, model: SupplyChainModel) -> None:
         """Keep what the drawing needs of the period just run and that the recorder does
@@ -183,11 +208,13 @@ class NetworkView:
             for k, name in enumerate(variables)
             if name in ("on_hand", "backlog", "shipped", "ordered", "demand", "received")
         }
+        shares = self.sharing(model)
         nodes = []
         for g, base in enumerate(self.nodes[: self.n_groups]):
             nodes.append(
                 {
                     **base,
+                    "sharing": int(shares[g]),
                     "on_hand": round(float(sums["on_hand"][g]), 2),
                     "backlog": round(float(sums["backlog"][g]), 2),
                     "net": round(float(sums["on_hand"][g] - sums["backlog"][g]), 2),
@@ -199,7 +226,14 @@ class NetworkView:
             )
         # consumers: grey, sized by what they got; every field set (a missing one would
         # make Vega-Lite drop the point)
-        blank = {"on_hand": 0.0, "backlog": 0.0, "net": 0.0, "ordered": 0.0, "received": 0.0}
+        blank = {
+            "on_hand": 0.0,
+            "backlog": 0.0,
+            "net": 0.0,
+            "ordered": 0.0,
+            "received": 0.0,
+            "sharing": 0,
+        }
         if self.consumer_mode == "each":
             for i, g in enumerate(self.consumer_nodes):
                 nodes.append(
@@ -245,18 +279,52 @@ class NetworkView:
         return nodes, edges
 
 
-def network_spec(pair: Pair) -> dict[str, Any]:
+def sharing_text(model: SupplyChainModel) -> str | None:
+    """Who shares and uses the data in ``model``'s regime, per tier, in words (None when
+    the regime shares nothing)."""
+    regime = model.regime
+    part = getattr(regime, "participating", None)
+    if part is None or not (regime.share_sales or regime.share_stock):
+        return None
+    topology = model.topology
+    names = role_names(model)
+    per: dict[int, list[bool]] = {}
+    for f, node in enumerate(topology.firms):
+        per.setdefault(topology.tiers[node], []).append(bool(part[f]))
+    total, n = int(part.sum()), len(part)
+    if total == n:
+        return f"{regime.name}: every firm shares and uses the data"
+    tiers = ", ".join(f"{names[t]} {sum(p)} of {len(p)}" for t, p in sorted(per.items()))
+    return f"{regime.name}: {total} of {n} firms share and use the data ({tiers})"
+
+
+def network_spec(pair: Pair, models: dict[str, Any] | None = None) -> dict[str, Any]:
     """The network of each chain: firms coloured by stock minus backlog, sized by
-    throughput; edges as thick as the goods in transit; hover for the numbers."""
+    throughput, ringed in their tier's colour (a thick ring: the firm shares and uses
+    the data); edges as thick as the goods in transit; hover for the numbers.
+
+    Tier names sit above their columns, every other one raised a line, so that
+    long role names (wholesaler, distributor) never run into each other."""
     view = pair.view
+    models = models or pair.at(None)
     rows: list[dict[str, Any]] = []
-    for regime, model in pair.models.items():
+    for regime, model in models.items():
         nodes, edges = view.state(model)
-        rows += [{**n, "regime": regime, "layer": "node"} for n in nodes]
+        rows += [
+            {**n, "regime": regime, "layer": "node", "ink": view.column_colors[n["x"]]}
+            for n in nodes
+        ]
         rows += [{**e, "regime": regime, "layer": "edge"} for e in edges]
         rows += [
-            {"regime": regime, "layer": "column", "x": x, "y": 1.06, "label": label}
-            for x, label in view.columns.items()
+            {
+                "regime": regime,
+                "layer": "column",
+                "x": x,
+                "y": 1.05 if i % 2 == 0 else 1.13,
+                "label": label,
+                "ink": view.column_colors[x],
+            }
+            for i, (x, label) in enumerate(sorted(view.columns.items()))
         ]
     firms = [r for r in rows if r["layer"] == "node" and r["kind"] != "consumer"]
     # Scales only ever widen, in 1-2-5 steps: the spec stays the same from one step to
@@ -276,7 +344,7 @@ def network_spec(pair: Pair) -> dict[str, Any]:
         "axis": None,
         "scale": {"domain": [-0.4, n_columns - 0.6]},
     }
-    y = {"field": "y", "type": "quantitative", "axis": None, "scale": {"domain": [-0.04, 1.1]}}
+    y = {"field": "y", "type": "quantitative", "axis": None, "scale": {"domain": [-0.04, 1.17]}}
     layers = [
         {
             "transform": [{"filter": "datum.layer === 'edge'"}],
@@ -303,10 +371,15 @@ def network_spec(pair: Pair) -> dict[str, Any]:
         },
         {
             "transform": [{"filter": "datum.layer === 'node'"}],
-            "mark": {"type": "circle", "stroke": "#333", "strokeWidth": 0.6, "opacity": 1},
+            "mark": {"type": "circle", "opacity": 1},
             "encoding": {
                 "x": x,
                 "y": y,
+                "stroke": {"field": "ink", "type": "nominal", "scale": None},
+                "strokeWidth": {
+                    "condition": {"test": "datum.sharing > 0", "value": 4},
+                    "value": 1.2,
+                },
                 "size": {
                     "field": "flow_each",
                     "type": "quantitative",
@@ -324,6 +397,7 @@ def network_spec(pair: Pair) -> dict[str, Any]:
                     {"field": "label", "title": "node"},
                     {"field": "kind"},
                     {"field": "members", "title": "firms or consumers"},
+                    {"field": "sharing", "title": "of them sharing data"},
                     {"field": "on_hand", "title": "on hand"},
                     {"field": "backlog"},
                     {"field": "demand", "title": "orders received"},
@@ -336,12 +410,21 @@ def network_spec(pair: Pair) -> dict[str, Any]:
         {
             "transform": [{"filter": "datum.layer === 'column'"}],
             "mark": {"type": "text", "fontWeight": "bold", "fontSize": 12},
-            "encoding": {"x": x, "y": y, "text": {"field": "label"}},
+            "encoding": {
+                "x": x,
+                "y": y,
+                "text": {"field": "label"},
+                "color": {"field": "ink", "type": "nominal", "scale": None},
+            },
         },
     ]
     return vega_spec(
-        title="The network: colour = stock minus backlog, size = goods shipped, "
-        "edge width = goods in transit (a node or edge standing for several: their mean)",
+        title={
+            "text": "The network: fill = stock minus backlog, size = goods shipped, "
+            "edge width = goods in transit",
+            "subtitle": "ring = the firm's tier; a thick ring: it shares and uses the data "
+            "(a node or edge standing for several: their mean)",
+        },
         data={"values": rows},
         facet={
             "column": {
@@ -352,6 +435,10 @@ def network_spec(pair: Pair) -> dict[str, Any]:
                 "header": {"labelFontSize": 13},
             }
         },
-        spec={"width": 430, "height": 300 if view.n_groups < 40 else 420, "layer": layers},
-        resolve={"scale": {"color": "shared", "size": "shared"}},
+        spec={"width": 380, "height": 250 if view.n_groups < 40 else 380, "layer": layers},
+        resolve={
+            "scale": {"color": "shared", "size": "shared"},
+            "legend": {"color": "shared", "size": "shared"},
+        },
+        usermeta=fit(columns=len(models), reserve=170),
     )

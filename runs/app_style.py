@@ -95,3 +95,57 @@ def tier_colors(source: SupplyChainModel | Topology) -> dict[int, str]:
         t: tier_color(t, kind, one_kind_per_tier=one_each)
         for t, kind in zip(kinds, single, strict=True)
     }
+
+
+METRIC_LABELS: dict[str, str] = {
+    "periods": "periods counted",
+    "demand_mean": "consumer demand per period",
+    "fill_rate": "fill rate (share of demand served from stock)",
+    "on_hand_mean": "stock on hand (units, mean)",
+    "backlog_mean": "backlog (units owed, mean)",
+    "lost_sales": "lost sales (units)",
+    "holding_cost": "holding cost",
+    "backlog_cost": "backlog cost",
+    "lost_sale_cost": "cost of lost sales",
+    "order_cost": "ordering cost",
+    "capital_cost": "cost of capital",
+    "written_off": "written off (units)",
+    "writeoff_cost": "cost of write-offs",
+    "total_cost": "total cost",
+    "mean_wait": "consumers' mean wait (periods)",
+    "revenue": "revenue",
+    "profit": "profit",
+    "bullwhip_top": "bullwhip at the top tier",
+    "recovery_time": "periods until consumers are served again",
+    "unserved_after_shock": "demand unserved after the shock (units)",
+    "bullwhip_after_shock": "bullwhip at the top tier after the shock",
+}
+"""Plain words for the summary metrics (``runs.metrics.summary``), for every page."""
+
+_PER_TIER = {
+    "bullwhip_tier": "bullwhip: {name}",
+    "felt_tier": "periods until the shock reached the {name}",
+    "reaction_tier": "periods until the {name} changed their orders",
+}
+
+
+def metric_label(name: str, roles: dict[int, str] | None = None) -> str:
+    """``name`` (a summary metric, or any column) in plain words; per-tier metrics
+    (``bullwhip_tier2``) are named by the tier's role (``bullwhip: brands``) when
+    ``roles`` (``role_names``) is given, else by its number."""
+    if name in METRIC_LABELS:
+        return METRIC_LABELS[name]
+    for prefix, text in _PER_TIER.items():
+        number = name.removeprefix(prefix)
+        if number != name and number.isdigit():
+            tier = int(number)
+            return text.format(name=(roles or {}).get(tier, f"tier {tier}"))
+    return name.replace("_", " ")
+
+
+def fit(columns: int = 1, reserve: int = 80) -> dict[str, Any]:
+    """A chart's ``usermeta`` asking the browser to size it to its container: each of
+    ``columns`` panels gets (container width - ``reserve`` px) / ``columns`` (see
+    ``app.LiveChart``). The width in the specification is what a chart drawn
+    elsewhere (a test, a notebook) gets."""
+    return {"fit": {"columns": columns, "reserve": reserve}}

@@ -44,3 +44,15 @@ def tier_color(tier: int, kind: str | None = None, *, one_kind_per_tier: bool = 
     if kind is not None and one_kind_per_tier and kind in KIND_COLORS:
         return KIND_COLORS[kind]
     return TIER_COLORS[(tier - 1) % len(TIER_COLORS)]
+
+
+BAND_COLORS: dict[str, str] = {
+    "warm-up": "#e6e6e6",  # light grey: not counted in the headline figures
+    "fad": "#fde7b0",  # light amber: a fad's season
+    "outage": "#f2c4de",  # light pink: a firm is down
+    "lead-time spike": "#cfe3f3",  # light blue: an edge takes longer
+}
+"""Shaded periods behind the time-series charts, by what happens in them."""
+
+PART_COLORS: tuple[str, ...] = ("#8c8c8c", "#bcbd22", "#c5b0d5", "#c49c94", "#9edae5", "#dbdb8d")
+"""Parts of a whole (cost by kind, stacked): muted, and none a tier's or a regime's colour."""

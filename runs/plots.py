@@ -5,6 +5,8 @@ tier against consumer demand under each regime (one replication, the same
 demand in both), stock per tier, and the cost of each regime with its spread.
 The frontier figure puts the value of information in plain sight: the fill rate each
 regime buys with its stock, and the horizontal distance between the two curves.
+Tiers are named and coloured as in the browser app (``app_style.role_names``,
+``runs.palette``), and the warm-up, fads and outages are shaded as there.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from . import metrics
-from .palette import regime_color
+from .app_charts import bands
+from .app_style import role_names, tier_colors
+from .palette import BAND_COLORS, DEMAND_COLOR, PART_COLORS, regime_color
 
 if TYPE_CHECKING:
     from .compare import Comparison
@@ -36,22 +40,24 @@ PANEL_TITLES = (
 )
 
 
-def tier_names(model: SupplyChainModel) -> dict[int, str]:
-    """A readable name for each tier: the kinds of firm in it."""
-    kinds: dict[int, set[str]] = {}
-    for firm in model.firms:
-        kinds.setdefault(model.topology.tiers[firm.node], set()).add(firm.kind)
-    return {t: f"tier {t} ({'/'.join(sorted(k))})" for t, k in sorted(kinds.items())}
+def shade(ax, model: SupplyChainModel) -> None:
+    """The warm-up, each fad's season and each outage, shaded as in the app."""
+    labelled = set()
+    for band in bands(model):
+        kind = band["band"]
+        ax.axvspan(band["start"], band["end"], color=BAND_COLORS[kind], zorder=0,
+                   label=None if kind in labelled else kind)  # fmt: skip
+        labelled.add(kind)
 
 
 def _orders_panel(ax, model: SupplyChainModel, regime: str) -> None:
     rec = model.recorder
     steps = np.arange(1, rec.rows + 1)
-    ax.plot(steps, rec.demand_series(), color="black", lw=2, label="consumer demand")
-    names = tier_names(model)
+    ax.plot(steps, rec.demand_series(), color=DEMAND_COLOR, lw=2, label="consumer demand")
+    names, colors = role_names(model), tier_colors(model)
     for tier, orders in metrics.tier_orders(rec, model.topology.tiers).items():
-        ax.plot(steps, orders, lw=1.2, label=names[tier])
-    ax.axvspan(0, model.warm_up, color="0.9", label="warm-up")
+        ax.plot(steps, orders, lw=1.2, color=colors[tier], label=names[tier])
+    shade(ax, model)
     ax.set_title(PANEL_TITLES[0].format(regime=regime))
     ax.set_xlabel("period")
     ax.set_ylabel("units per period")
@@ -64,11 +70,11 @@ def _stock_panel(ax, models: dict[str, SupplyChainModel]) -> None:
         rec = model.recorder
         steps = np.arange(1, rec.rows + 1)
         on_hand = rec.firms.series("on_hand")
-        names = tier_names(model)
-        for color, tier in enumerate(names):
+        names, colors = role_names(model), tier_colors(model)
+        for tier in names:
             cols = [j for j, f in enumerate(model.firms) if model.topology.tiers[f.node] == tier]
             ax.plot(
-                steps, on_hand[:, cols].sum(axis=1), style, color=f"C{color + 1}",
+                steps, on_hand[:, cols].sum(axis=1), style, color=colors[tier],
                 label=f"{names[tier]}, {regime}",
             )  # fmt: skip
     ax.set_title(PANEL_TITLES[2])
@@ -88,7 +94,8 @@ def _cost_panel(ax, comparison: Comparison) -> None:
     bottom = np.zeros(len(x))
     for color, part in enumerate(parts):
         means = np.array([runs.loc[runs.regime == r, part].mean() for r in comparison.regimes])
-        ax.bar(x, means, bottom=bottom, color=f"C{color}", label=part.replace("_", " "))
+        ax.bar(x, means, bottom=bottom, color=PART_COLORS[color % len(PART_COLORS)],
+               label=part.replace("_", " "))  # fmt: skip
         bottom += means
     table = comparison.table()
     base = table.loc["total_cost", comparison.regimes[0]]

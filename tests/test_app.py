@@ -198,6 +198,44 @@ def test_play_pause_and_play_again_keep_one_player(monkeypatch):
     assert not session.player.playing
 
 
+def test_back_and_the_scrubber_show_the_recorded_history():
+    rc, session = render()
+    for _ in range(6):
+        click(rc, "Step")
+    live = session.pair.value
+    ordered = live.models["opaque"].recorder.firms.series("ordered").copy()
+    click(rc, "Back")
+    click(rc, "Back")
+    assert period_text(rc) == "Period 4 of 200"
+    assert live.period == 6  # the chains stay where they are
+    scrubber = rc.find(v.Slider, label="").widget  # the scrubber has no label
+    assert (scrubber.v_model, scrubber.max) == (4, 6)
+    scrubber.v_model = 1
+    assert period_text(rc) == "Period 1 of 200"
+    click(rc, "Step")  # forward through the history: a replay, no new period run
+    assert period_text(rc) == "Period 2 of 200" and live.period == 6
+    for _ in range(5):
+        click(rc, "Step")  # back at the last period, then new ones
+    assert period_text(rc) == "Period 7 of 200" and live.period == 7
+    np.testing.assert_array_equal(
+        live.models["opaque"].recorder.firms.series("ordered")[:6], ordered
+    )
+
+
+def test_run_to_the_end_runs_every_period():
+    rc, session = render()
+    click(rc, "Run to the end")
+    session.player.join(60)
+    assert period_text(rc) == "Period 200 of 200"
+    assert not session.playing.value
+    (play,) = [b for b in rc.find(v.Btn).widgets if "Play" in b.children]
+    assert play.disabled  # nothing left to play, unless the scrubber goes back
+    session.show(190)
+    assert period_text(rc) == "Period 190 of 200"
+    (play,) = [b for b in rc.find(v.Btn).widgets if "Play" in b.children]
+    assert not play.disabled  # the last ten periods can be replayed
+
+
 def test_sweep_page_renders_without_results(tmp_path):
     rc, _ = render("sweeps")
     texts = [w.children for w in rc.find(v.Alert).widgets]
@@ -229,10 +267,52 @@ def test_specs_are_json_and_follow_the_steps():
     assert set(specs) == {"network", "orders", "stock", "backlog", "cost", "fill"}
     json.dumps(specs)  # what the browser receives
     pair.step(4)
-    orders = app_charts.orders_spec(pair)["data"]["values"]
+    rows = app_charts.orders_spec(pair)["data"]["values"]
+    orders = [r for r in rows if "band" not in r]
     assert {r["regime"] for r in orders} == {"opaque", "transparent"}
     assert max(r["period"] for r in orders) == 4
     assert {r["series"] for r in orders} >= {"consumer demand", "retailers", "suppliers"}
+    # the warm-up is shaded in both panels
+    assert [(r["regime"], r["band"], r["end"]) for r in rows if "band" in r] == [
+        ("opaque", "warm-up", 50.5),
+        ("transparent", "warm-up", 50.5),
+    ]
+
+
+def test_one_colour_per_tier_and_per_regime_on_every_chart():
+    from pullchain.runs import palette
+
+    pair = Pair.build(Scenario.preset("default"))
+    pair.step(3)
+    specs = app_charts.all_specs(pair)
+    tiers = {"retailers": "#ff7f0e", "brands": "#2ca02c", "suppliers": "#d62728"}
+    for name in ("orders", "stock", "backlog"):
+        color = specs[name]["spec"]["layer"][1]["encoding"]["color"]["scale"]
+        got = dict(zip(color["domain"], color["range"], strict=True))
+        assert {k: got[k] for k in tiers} == tiers, name
+    assert got.get("consumer demand", palette.DEMAND_COLOR) == palette.DEMAND_COLOR
+    for name in ("cost", "fill"):
+        color = specs[name]["layer"][1]["encoding"]["color"]["scale"]
+        assert color["range"] == [palette.REGIME_COLORS[r] for r in color["domain"]], name
+    # the network rings each firm in its tier's colour, and names the tiers in it
+    network = specs["network"]["data"]["values"]
+    rings = {(r["kind"], r["ink"]) for r in network if r["layer"] == "node"}
+    assert rings == {("retailer", tiers["retailers"]), ("brand", tiers["brands"])} | {
+        ("supplier", tiers["suppliers"]),
+        ("consumer", palette.KIND_COLORS["consumer"]),
+    }
+    labels = {r["label"]: r["ink"] for r in network if r["layer"] == "column"}
+    assert labels == {**tiers, "consumers": palette.KIND_COLORS["consumer"]}
+
+
+def test_the_past_is_drawn_as_it_was():
+    pair = Pair.build(Scenario.preset("default"))
+    pair.step(12)
+    then = app_charts.all_specs(pair, 5)
+    replay = Pair.build(Scenario.preset("default"))
+    replay.step(5)
+    assert then == app_charts.all_specs(replay)
+    assert app_charts.headline(pair.at(5)["opaque"]) == app_charts.headline(replay.models["opaque"])
 
 
 def test_role_names_come_from_the_scenario():
@@ -660,19 +740,24 @@ def test_disruption_shows_recovery_and_felt_tiers():
             if "pullchain-headline" in (w.unsafe_innerHTML or "")
         )
 
+    recovery = "periods until consumers are served again"
     session.step(4)
-    assert table() and "recovery_time" not in table()  # not struck yet
+    assert table() and recovery not in table()  # not struck yet
     session.step(20)
-    assert "recovery_time (periods)" in table()
-    assert "felt_tier1: retailers (periods)" in table()
+    assert recovery in table()
+    assert "periods until the shock reached the retailers" in table()
+    assert "recovery_time" not in table() and "felt_tier" not in table()  # plain words
     figures = app_charts.headline(session.pair.value.models["opaque"])
     summary = session.pair.value.models["opaque"].summary(warm_up=0)
-    assert figures["recovery_time (periods)"] == pytest.approx(
-        summary["recovery_time"], nan_ok=True
-    )
-    assert figures["felt_tier3: suppliers (periods)"] == pytest.approx(
+    assert figures[recovery] == pytest.approx(summary["recovery_time"], nan_ok=True)
+    assert figures["periods until the shock reached the suppliers"] == pytest.approx(
         summary["felt_tier3"], nan_ok=True
     )
+    # the outage is shaded on the charts from its first period
+    outage = app_charts.orders_spec(session.pair.value)["data"]["values"]
+    assert {(r["band"], r["start"]) for r in outage if r.get("band") == "outage"} == {
+        ("outage", 5.5)
+    }
 
 
 def test_mechanism_overrides_are_checked_by_the_scenario():

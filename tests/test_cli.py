@@ -165,5 +165,12 @@ def test_the_comparison_figure_has_its_four_panels():
     ]
     orders = figure.axes[0]
     labels = [line.get_label() for line in orders.get_lines()]
-    assert labels[0] == "consumer demand" and len(labels) == 5  # demand and four tiers
+    assert labels == ["consumer demand", "retailer", "wholesaler", "distributor", "factory"]
+    # the same colour per tier as the browser app's charts
+    from matplotlib.colors import to_hex
+
+    from pullchain.runs.palette import TIER_COLORS
+
+    colors = [to_hex(line.get_color()) for line in orders.get_lines()]
+    assert colors[1:] == list(TIER_COLORS[:4])
     assert figure.axes[0].get_ylim() == figure.axes[1].get_ylim()  # one scale for both
