@@ -117,7 +117,8 @@ class InformationRegime:
         share_stock: downstream firms' inventory positions flow upstream.
         delay: periods by which the shared data lags (0: seen the period it happens).
         participation: fraction of firms (0..1) that share their data and use others'.
-            Which firms take part is drawn from the model's regime stream; raising the
+            Which firms take part is drawn from the model's regime stream, tier by tier
+            so that every tier gets its share (``draw_participants``); raising the
             fraction only ever adds firms.
     """
 
@@ -166,10 +167,7 @@ class InformationRegime:
         """Work out, once, who sees what; ``rng`` is the regime's own random stream."""
         n_firms = len(topology.firms)
         self.board = Board(len(topology.consumers), n_firms, self.delay)
-        order = rng.permutation(n_firms)
-        k = round(self.participation * n_firms)
-        self.participating = np.zeros(n_firms, dtype=bool)
-        self.participating[order[:k]] = True
+        self.participating = draw_participants(topology, self.participation, rng)
         covered = self._covered(topology)
         # Per firm: the POS weights of its covered customer lanes, summed, and the
         # indices of the lanes whose orders it must still use.
@@ -279,6 +277,30 @@ class Transparent(InformationRegime):
         "share_sales": True,
         "share_stock": True,
     }
+
+
+def draw_participants(topology: Topology, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Which firms take part (a bool per firm, in processing order): ``round(share * n)``
+    of them, every tier getting close to its share.
+
+    A draw over the whole chain could leave a tier out (half of 11 firms, and no
+    brand among them: a "transparent" chain identical to the opaque one). Here each
+    tier's firms, in a random order, are spread evenly over (0, 1]: the i-th of n
+    gets the key (i + u) / n, with one random offset u per tier; the firms with the
+    smallest keys take part (systematic sampling within each tier). The first k
+    firms by key hold about k/N of every tier, within a firm or two, and a larger
+    share only ever adds firms (the keys do not depend on it).
+    """
+    n = len(topology.firms)
+    tiers = np.array([topology.tiers[f] for f in topology.firms])
+    key = np.empty(n)
+    for tier in np.unique(tiers):
+        members = np.flatnonzero(tiers == tier)
+        spread = (np.arange(len(members)) + rng.random()) / len(members)
+        key[members[rng.permutation(len(members))]] = spread
+    chosen = np.zeros(n, dtype=bool)
+    chosen[np.argsort(key, kind="stable")[: round(share * n)]] = True
+    return chosen
 
 
 def make_regime(regime: str | InformationRegime, **knobs: Any) -> InformationRegime:

@@ -121,6 +121,27 @@ def test_controls_reach_both_models_on_reset():
     assert [m.recorder.rows for m in pair.models.values()] == [1, 1]
 
 
+def test_the_page_says_who_shares_the_data():
+    rc, session = render()
+
+    def said() -> list[str]:
+        return [w.children[0] for w in rc.find(v.Html, class_="pullchain-sharing").widgets]
+
+    assert said() == ["transparent: every firm shares and uses the data"]
+    widget(rc, v.Slider, "Participation").v_model = 0.5
+    click(rc, "Reset")
+    (line,) = said()
+    assert line.startswith("transparent: 6 of 11 firms share and use the data (retailers ")
+    nodes = [
+        r
+        for r in app_charts.all_specs(session.pair.value)["network"]["data"]["values"]
+        if r["layer"] == "node" and r["kind"] != "consumer"
+    ]
+    # drawn too: a thick ring for each firm that shares, none in the opaque chain
+    assert sum(r["sharing"] for r in nodes if r["regime"] == "transparent") == 6
+    assert sum(r["sharing"] for r in nodes if r["regime"] == "opaque") == 0
+
+
 def test_reset_with_untouched_knobs_rebuilds_the_same_run():
     rc, session = render()
     for _ in range(3):

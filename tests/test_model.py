@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import networkx as nx
@@ -190,6 +191,39 @@ def test_partial_participation_is_nested_and_blends_orders():
         sharing.append(set(np.flatnonzero(model.regime.participating)))
     assert sharing[0] == set() and sharing[0] <= sharing[1] <= sharing[2]
     assert len(sharing[2]) == len(model.firms)
+
+
+def test_partial_participation_gives_every_tier_its_share():
+    """Half the firms of the default chain always include brands and retailers, so the
+    transparent chain never equals the opaque one to the cent (issue 12); a larger
+    share only adds firms; one firm per tier (the beer game) gets exactly half."""
+    from pullchain.network.regimes import draw_participants
+    from pullchain.runs.scenarios import Scenario
+
+    default = Scenario.preset("default")
+    topology = default.model(regime="opaque").topology
+    tiers = np.array([topology.tiers[f] for f in topology.firms])
+    for seed in range(40):
+        drawn = [
+            draw_participants(topology, share, np.random.default_rng(seed))
+            for share in (0.25, 0.5, 0.75, 1.0)
+        ]
+        assert [int(d.sum()) for d in drawn] == [3, 6, 8, 11]  # round(share * 11)
+        for smaller, larger in itertools.pairwise(drawn):
+            assert not (smaller & ~larger).any()  # nested
+        for tier in (1, 2, 3):
+            n = (tiers == tier).sum()
+            assert abs(drawn[1][tiers == tier].sum() - n / 2) <= 1.5
+            assert drawn[1][tiers == tier].any()
+    beer = Scenario.preset("beer-game").model(regime="opaque").topology
+    assert all(draw_participants(beer, 0.5, np.random.default_rng(s)).sum() == 2 for s in range(9))
+    # half participation now changes the transparent chain
+    half = default.with_overrides({"regime.participation": 0.5, "steps": 80, "warm_up": 20})
+    runs = {r: half.model(regime=r) for r in ("opaque", "transparent")}
+    for model in runs.values():
+        while model.running:
+            model.step()
+    assert runs["transparent"].summary()["total_cost"] != runs["opaque"].summary()["total_cost"]
 
 
 # -- bad input ---------------------------------------------------------------------------------
