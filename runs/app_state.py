@@ -365,7 +365,8 @@ def mechanism_defaults(name: str, scenario: Scenario) -> dict[str, Any]:
     """The knobs a panel shows before the user touches them, at the scenario's scale."""
     f = scenario_facts(scenario)
     if name == "fad":
-        start = min(20, f.steps // 4)
+        # after the warm-up, or the headline (which leaves the warm-up out) misses it
+        start = f.warm_up + 10 if f.warm_up + 40 <= f.steps else min(20, f.steps // 4)
         return {"peak": 3.0, "start": start, "fade": 10.0, "season": 0, "salvage": 0.0}
     if name == "rationing":
         flow = f.mean_demand * f.n_consumers / max(f.n_brands, 1)

@@ -121,6 +121,23 @@ def test_controls_reach_both_models_on_reset():
     assert [m.recorder.rows for m in pair.models.values()] == [1, 1]
 
 
+def test_the_fad_panel_and_the_headline_agree():
+    """The fad's dip in fill rate is in the table: the fad starts after the warm-up, and
+    the fill-rate chart is counted as the table counts it (its last point)."""
+    base = Scenario.preset("default")
+    knobs = app_state.mechanism_knobs("fad", base, {})
+    assert knobs["start"] > base.warm_up
+    pair = Pair.build(base.with_overrides(app_state.mechanism_overrides("fad", base, knobs)))
+    pair.step(120)
+    for model in pair.models.values():
+        table = app_charts.headline(model)["fill rate (share of demand served from stock)"]
+        line = app_charts.series(model)["fill_rate"]
+        assert table == pytest.approx(line[-1])
+        assert table < 0.95  # the fad's stock-outs are counted
+    fad = [r for r in app_charts.fill_spec(pair)["data"]["values"] if r.get("band") == "fad"]
+    assert [(r["start"], r["end"]) for r in fad] == [(60.5, 95.5)]  # shaded: 3 fade times
+
+
 def test_the_page_says_who_shares_the_data():
     rc, session = render()
 
@@ -573,9 +590,10 @@ def _fad_check(model):
     (demand,) = {d["demand"] for d in nodes_of(model, "consumer")}
     assert demand == "fad"
     params = nodes_of(model, "consumer")[0]["demand_params"]
-    assert params == {"base": 10.0, "peak": 40.0, "start": 20, "rise": 5, "fade": 10.0, "end": 40}
+    # the fad starts after the warm-up (50), where the headline counts it
+    assert params == {"base": 10.0, "peak": 40.0, "start": 60, "rise": 5, "fade": 10.0, "end": 80}
     assert type(model.consumers[0].demand_process).__name__ == "FadDemand"
-    assert {d["season_end"] for d in nodes_of(model, "retailer")} == {40}
+    assert {d["season_end"] for d in nodes_of(model, "retailer")} == {80}
 
 
 def _fad_default(model):
