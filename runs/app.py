@@ -31,10 +31,10 @@ from .app_charts import all_specs, counted_from, headline
 from .app_explorer import (
     filter_frame,
     list_sweeps,
+    load_manifest,
     load_results,
+    load_timeseries,
     report_figures,
-    split_columns,
-    sweep_spec,
 )
 from .app_export import export_csv, export_png
 from .app_network import sharing_text
@@ -54,6 +54,17 @@ from .app_state import (
     presets,
     scenario_facts,
     with_mechanism,
+)
+from .app_sweeps import (
+    REGIME,
+    SweepInfo,
+    metric_choices,
+    paired_spec,
+    run_labels,
+    sweep_info,
+    sweep_tiers,
+    timeseries_spec,
+    values_spec,
 )
 from .game_page import GamePage
 from .palette import regime_color
@@ -374,7 +385,11 @@ module.exports = {
     clearTimeout(this.resizing);
   },
   watch: {
-    spec() { this.embed().catch((e) => console.error('pullchain chart:', e)); },
+    spec() {
+      this.overhead = undefined;  // another chart: measure its axes and legends again
+      this.remeasured = undefined;
+      this.embed().catch((e) => console.error('pullchain chart:', e));
+    },
     datasets() { this.update().catch((e) => console.error('pullchain chart:', e)); },
   },
   methods: {
@@ -1048,29 +1063,31 @@ def ChainsPage():
 
 
 # -- sweep explorer -------------------------------------------------------------------------
+NONE = "(none)"
+
+
 @solara.component
 def SweepsPage():
-    """Pick a sweep results folder, filter its runs by parameter, see its figures."""
+    """Pick a sweep results folder; filter its runs by what it varied; see a metric by
+    parameter or the paired regime difference with its 95 % interval, in panels; one
+    run's recorded time series; the report's figures."""
     root = results_root()
     names = list_sweeps(root)
     chosen = solara.use_reactive(names[0] if names else None)
     filters = solara.use_reactive({})
-    metric = solara.use_reactive(None)
-    x_axis = solara.use_reactive(None)
-    color = solara.use_reactive(None)
     solara.Title("pullchain: sweep explorer")
 
-    def load() -> tuple[Any, str | None]:
+    def load() -> tuple[Any, Any, str | None]:
         if chosen.value is None:
-            return None, None
+            return None, None, None
         try:
-            return load_results(root, chosen.value), None
+            return load_results(root, chosen.value), load_manifest(root, chosen.value), None
         except ConfigError as err:
-            return None, str(err)
+            return None, None, str(err)
         except Exception as err:
-            return None, f"could not read {chosen.value}: {type(err).__name__}: {err}"
+            return None, None, f"could not read {chosen.value}: {type(err).__name__}: {err}"
 
-    frame, problem = solara.use_memo(load, dependencies=[chosen.value])
+    frame, manifest, problem = solara.use_memo(load, dependencies=[chosen.value])
     solara.Text(f"Results folder: {root}")
     if not names:
         solara.Info(
@@ -1087,13 +1104,11 @@ def SweepsPage():
     if problem:
         solara.Error(problem)
         return
-    for note in frame.attrs.get("damaged", []) if frame is not None else []:
-        solara.Warning(f"Left out {note}")
     figures = report_figures(root, chosen.value)
-    if frame is not None and len(frame):
-        params, found = split_columns(frame)
+    if frame is not None and len(frame) and REGIME in frame:
+        info = sweep_info(frame, manifest)
         with solara.Row(style={"flex-wrap": "wrap"}):
-            for p in params:
+            for p in info.choices:
                 values = sorted(map(str, frame[p].dropna().unique()))
                 solara.SelectMultiple(
                     p,
@@ -1103,27 +1118,17 @@ def SweepsPage():
                 )
         view = filter_frame(frame, filters.value)
         solara.Text(f"{len(view)} of {len(frame)} runs match the filters")
-        if found and params:
-            first = "total_cost" if "total_cost" in found else found[0]
-            m = metric.value if metric.value in found else first
-            varied = [p for p in params if p != "regime"] or params
-            x = x_axis.value if x_axis.value in params else varied[0]
-            others = [p for p in params if p != x]
-            default = "regime" if "regime" in others else (others[0] if others else None)
-            col = color.value if color.value in others else default
-            with solara.Row(style={"flex-wrap": "wrap"}):
-                solara.Select("Metric", values=found, value=m, on_value=metric.set)
-                solara.Select("Against", values=params, value=x, on_value=x_axis.set)
-                if others:
-                    solara.Select("Colour by", values=others, value=col, on_value=color.set)
-            if len(view):
-                Chart(sweep_spec(view, m, x, col), "sweep")
+        if info.metrics and info.choices and len(view):
+            SweepChart(view, info)
+        elif not info.choices:
+            solara.Info("This sweep varied nothing: one cell, one regime.")
         solara.FileDownload(
             lambda: view.to_csv(index=False),
             filename=f"{chosen.value}.csv",
             label="Filtered runs (CSV)",
             mime_type="text/csv",
         )
+        RunSeries(root, chosen.value, view, info, manifest)
     elif not figures:
         solara.Warning(f"{chosen.value} holds no results table and no figures yet.")
     if figures:
@@ -1135,6 +1140,76 @@ def SweepsPage():
                 solara.Image(
                     path.read_bytes(), format=fmt or path.suffix.lower()[1:], width="720px"
                 )
+
+
+@solara.component
+def SweepChart(view: Any, info: SweepInfo):
+    """The explorer's chart: a metric by parameter, or the paired difference."""
+    shows = ["metric by parameter"]
+    if len(info.regimes) > 1:
+        shows.append(f"paired difference against {info.regimes[0]}")
+    show = solara.use_reactive(shows[-1])
+    metric = solara.use_reactive(None)
+    x_axis = solara.use_reactive(None)
+    color = solara.use_reactive(None)
+    facet = solara.use_reactive(NONE)
+    paired = show.value != shows[0] and len(shows) > 1
+    labels = metric_choices(info)
+    names = {m: label for label, m in labels.items()}
+    first = "total_cost" if "total_cost" in info.metrics else info.metrics[0]
+    m = metric.value if metric.value in info.metrics else first
+    axes = [p for p in info.choices if not (paired and p == REGIME)] or list(info.choices)
+    x = x_axis.value if x_axis.value in axes else axes[0]
+    colours = [p for p in info.choices if p != x and not (paired and p == REGIME)]
+    if paired and len(info.regimes) > 2:
+        colours.append(REGIME)
+    default = REGIME if REGIME in colours and not paired else NONE
+    col = color.value if color.value in [*colours, NONE] else default
+    panels = [p for p in info.parameters if p not in (x, col)]
+    fac = facet.value if facet.value in panels else NONE
+    with solara.Row(style={"flex-wrap": "wrap"}):
+        solara.Select("Show", values=shows, value=show.value, on_value=show.set)
+        solara.Select(
+            "Metric",
+            values=list(labels),
+            value=names[m],
+            on_value=lambda label: metric.set(labels.get(label)),
+        )
+        solara.Select("Against", values=axes, value=x, on_value=x_axis.set)
+        solara.Select("Colour by", values=[NONE, *colours], value=col, on_value=color.set)
+        if panels:
+            solara.Select("Panels by", values=[NONE, *panels], value=fac, on_value=facet.set)
+    chosen = (None if col == NONE else col), (None if fac == NONE else fac)
+    if paired:
+        Chart(paired_spec(view, info, m, x, *chosen), "sweep")
+    else:
+        Chart(values_spec(view, info, m, x, *chosen), "sweep")
+
+
+@solara.component
+def RunSeries(root: Path, name: str, view: Any, info: SweepInfo, manifest: Any):
+    """One run's recorded time series, picked among the filtered runs."""
+    series = solara.use_memo(lambda: load_timeseries(root, name), dependencies=[name])
+    tiers = solara.use_memo(lambda: sweep_tiers(manifest), dependencies=[name])
+    picked = solara.use_reactive(None)
+    with solara.Details("One run over time", expand=False):
+        if not len(series):
+            solara.Text(
+                "This sweep kept no time series (a sweep file's [record] timeseries = true "
+                "keeps them)."
+            )
+            return
+        runs = run_labels(view, info)
+        if not runs:
+            solara.Text("No run matches the filters.")
+            return
+        label = picked.value if picked.value in runs else next(iter(runs))
+        solara.Select("Run", values=list(runs), value=label, on_value=picked.set)
+        rows = series[series["run_key"] == runs[label]]
+        if not len(rows):
+            solara.Text("This run has no recorded time series (it failed, or is not done).")
+            return
+        Chart(timeseries_spec(rows, label, *tiers), "run")
 
 
 routes = [

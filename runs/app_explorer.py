@@ -1,19 +1,15 @@
 """The sweep explorer's data: list, open (never outside the results folder) and filter
-sweep results, and chart them.
+sweep results (their charts: ``app_sweeps``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from pullchain.network.errors import ConfigError
-
-from .app_style import vega_spec
 
 # -- sweep explorer -------------------------------------------------------------------------
 FIGURE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg")
@@ -89,6 +85,30 @@ def load_results(root: Path, name: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def load_manifest(root: Path, name: str) -> dict | None:
+    """The manifest of sweep ``name`` in ``root`` (``store.read_manifest``), or None when
+    the folder has none that reads."""
+    from .store import read_manifest
+
+    try:
+        return read_manifest(inside(root, name))
+    except ConfigError:
+        return None
+
+
+def load_timeseries(root: Path, name: str) -> pd.DataFrame:
+    """The time series sweep ``name`` recorded (``store.read_timeseries``; empty if none)."""
+    from .store import read_timeseries
+
+    folder = inside(root, name)
+    if not folder.is_dir():
+        raise ConfigError("sweep", name, f"a results folder in {Path(root).resolve()}")
+    try:
+        return read_timeseries(folder, [])
+    except Exception:  # a folder without readable time series: nothing to show
+        return pd.DataFrame({"run_key": pd.Series(dtype=object), "step": pd.Series(dtype=int)})
+
+
 def report_figures(root: Path, name: str) -> list[Path]:
     """Figure files (PNG, SVG, JPEG) in sweep ``name``, all inside ``root``."""
     folder = inside(root, name)
@@ -155,46 +175,3 @@ def filter_frame(frame: pd.DataFrame, chosen: Mapping[str, list]) -> pd.DataFram
         if values and col in frame:
             mask &= frame[col].astype(str).isin([str(v) for v in values])
     return frame[mask]
-
-
-def sweep_spec(frame: pd.DataFrame, metric: str, x: str, color: str | None) -> dict[str, Any]:
-    """Mean of ``metric`` against parameter ``x`` (one line per ``color`` value), with
-    the spread of runs as points; hover for values."""
-    cols = [c for c in {x, metric, color} if c]
-    data = frame[cols].copy()
-    for c in (x, color):
-        if c and not pd.api.types.is_numeric_dtype(data[c]):
-            data[c] = data[c].astype(str)
-    records = data.replace({np.nan: None}).to_dict("records")
-    x_type = "quantitative" if pd.api.types.is_numeric_dtype(data[x]) else "nominal"
-
-    def f(name: str) -> str:  # a dot in a field name would mean a nested field to Vega-Lite
-        return name.replace(".", "\\.")
-
-    enc: dict[str, Any] = {
-        "x": {"field": f(x), "type": x_type, "title": x},
-        "y": {
-            "field": f(metric),
-            "type": "quantitative",
-            "aggregate": "mean",
-            "title": f"mean {metric}",
-        },
-    }
-    if color:
-        enc["color"] = {"field": f(color), "type": "nominal", "title": color}
-    points = {
-        "mark": {"type": "point", "opacity": 0.35},
-        "encoding": {
-            "x": enc["x"],
-            "y": {"field": f(metric), "type": "quantitative", "title": metric},
-            **({"color": enc["color"]} if color else {}),
-            "tooltip": [{"field": f(c), "title": c} for c in cols],
-        },
-    }
-    return vega_spec(
-        title=f"{metric} by {x}" + (f" and {color}" if color else ""),
-        width=560,
-        height=300,
-        data={"values": records},
-        layer=[{"mark": {"type": "line", "point": True}, "encoding": enc}, points],
-    )

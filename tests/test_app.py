@@ -483,7 +483,121 @@ def test_results_folder_refuses_escapes(tmp_path):
     assert app_explorer.list_sweeps(tmp_path / "missing") == []
 
 
-def test_sweep_explorer_filters_by_parameter(tmp_path):
+TINY_SWEEP = """
+scenario = "default"
+regimes = ["opaque", "transparent"]
+replications = 3
+seed = 7
+
+[set]
+steps = 30
+warm_up = 10
+"network.n_brands" = 3
+
+[parameters]
+"network.lead_time" = [1, 3]
+"regime.delay" = [0, 2]
+"firms.holding_cost" = [0.5]
+
+[record]
+timeseries = true
+every = 2
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory):
+    """A real sweep folder (2 x 2 cells, one parameter listed with one value, 2 regimes,
+    3 replications, time series), written by ``run_sweep`` in this process."""
+    from pullchain.runs.sweep import run_sweep
+    from pullchain.runs.sweep_file import parse_sweep
+
+    root = tmp_path_factory.mktemp("sweeps")
+    run_sweep(parse_sweep(TINY_SWEEP), root / "tiny", workers=1)
+    return root
+
+
+def test_sweep_explorer_offers_only_what_the_sweep_varied(tiny_sweep, monkeypatch):
+    from pullchain.runs import app_sweeps
+
+    frame = app_explorer.load_results(tiny_sweep, "tiny")
+    info = app_sweeps.sweep_info(frame, app_explorer.load_manifest(tiny_sweep, "tiny"))
+    # firms.holding_cost was listed with one value: a constant, never a filter or an axis
+    assert info.parameters == ("network.lead_time", "regime.delay")
+    assert info.choices == ("network.lead_time", "regime.delay", "regime")
+    assert info.regimes == ("opaque", "transparent")
+    assert "periods" not in info.metrics  # the same in every run
+    # the same from the table alone (a folder without a manifest)
+    assert app_sweeps.sweep_info(frame).parameters == info.parameters
+    monkeypatch.setenv(app.ENV_RESULTS, str(tiny_sweep))
+    rc, _ = render("sweeps")
+    filters = [w.label for w in rc.find(v.Autocomplete).widgets] or [
+        w.label for w in rc.find(v.Select).widgets if w.multiple
+    ]
+    assert filters == ["network.lead_time", "regime.delay", "regime"]
+    assert any("24 of 24 runs" in str(w.children) for w in rc.find(v.Html).widgets)
+
+
+def test_sweep_explorer_never_pools_the_regimes(tiny_sweep):
+    from pullchain.runs import app_sweeps
+
+    frame = app_explorer.load_results(tiny_sweep, "tiny")
+    info = app_sweeps.sweep_info(frame, app_explorer.load_manifest(tiny_sweep, "tiny"))
+    by_regime = app_sweeps.values_spec(frame, info, "total_cost", "network.lead_time", "regime")
+    assert "facet" not in by_regime  # one line per regime
+    by_delay = app_sweeps.values_spec(
+        frame, info, "total_cost", "network.lead_time", "regime.delay"
+    )
+    assert by_delay["facet"]["column"]["field"] == "regime"  # a panel per regime
+    panels = app_sweeps.values_spec(
+        frame, info, "total_cost", "network.lead_time", "regime.delay", "firms.holding_cost"
+    )
+    json.dumps(panels)
+
+
+def test_paired_differences_have_their_95_percent_intervals(tiny_sweep):
+    from pullchain.runs import app_sweeps
+    from pullchain.runs.compare import paired_interval
+
+    frame = app_explorer.load_results(tiny_sweep, "tiny")
+    info = app_sweeps.sweep_info(frame, app_explorer.load_manifest(tiny_sweep, "tiny"))
+    table = app_sweeps.paired_differences(frame, info, "total_cost", ["network.lead_time"])
+    assert list(table["network.lead_time"]) == [1, 3] and set(table["pairs"]) == {6}
+    # by hand: transparent - opaque within each (cell, replication), lead time 3
+    cut = frame[frame["network.lead_time"] == 3].set_index(["cell", "replication", "regime"])
+    cost = cut["total_cost"].unstack("regime")
+    mean, half = paired_interval((cost["transparent"] - cost["opaque"]).to_numpy())
+    row = table[table["network.lead_time"] == 3].iloc[0]
+    assert (row["difference"], row["low"], row["high"]) == pytest.approx(
+        (mean, mean - half, mean + half)
+    )
+    spec = app_sweeps.paired_spec(frame, info, "total_cost", "network.lead_time", "regime.delay")
+    assert {r["regime.delay"] for r in spec["data"]["values"]} == {0, 2}
+    assert "pooled" not in spec["title"]["subtitle"]  # nothing else varied
+    json.dumps(spec)
+
+
+def test_sweep_explorer_shows_a_run_over_time(tiny_sweep):
+    from pullchain.runs import app_sweeps
+
+    frame = app_explorer.load_results(tiny_sweep, "tiny")
+    manifest = app_explorer.load_manifest(tiny_sweep, "tiny")
+    info = app_sweeps.sweep_info(frame, manifest)
+    series = app_explorer.load_timeseries(tiny_sweep, "tiny")
+    runs = app_sweeps.run_labels(frame, info)
+    label, key = next(iter(runs.items()))
+    assert label == "opaque, network.lead_time = 1, regime.delay = 0, replication 0"
+    roles, colors = app_sweeps.sweep_tiers(manifest)
+    assert roles == {1: "retailers", 2: "brands", 3: "suppliers"}
+    spec = app_sweeps.timeseries_spec(series[series["run_key"] == key], label, roles, colors)
+    rows = spec["data"]["values"]
+    assert {r["series"] for r in rows} >= {"consumer demand", "orders of the suppliers"}
+    assert sorted({r["period"] for r in rows}) == list(range(2, 31, 2))
+    with pytest.raises(ConfigError):
+        app_explorer.load_timeseries(tiny_sweep, "../elsewhere")
+
+
+def test_sweep_explorer_reads_a_folder_without_a_manifest(tmp_path):
     root = tmp_path / "sweeps"
     _sweep(root / "lead")
     frame = app_explorer.load_results(root, "lead")
@@ -492,8 +606,6 @@ def test_sweep_explorer_filters_by_parameter(tmp_path):
     assert metrics == ["total_cost", "fill_rate"]
     view = app_explorer.filter_frame(frame, {"network.lead_time": ["4"], "regime": []})
     assert len(view) == 4 and set(view["network.lead_time"]) == {4}
-    spec = app_explorer.sweep_spec(view, "total_cost", "network.lead_time", "regime")
-    json.dumps(spec)
     rc, _ = render("sweeps")
     assert [w.v_model for w in rc.find(v.Select).widgets if w.label == "Sweep"] == ["lead"]
     assert any("8 of 8 runs" in str(w.children) for w in rc.find(v.Html).widgets)
