@@ -1064,6 +1064,8 @@ def ChainsPage():
 
 # -- sweep explorer -------------------------------------------------------------------------
 NONE = "(none)"
+_MENU = {"width": "230px"}
+"""A menu of the explorer: several to a line, so the chart starts high on a projector."""
 
 
 @solara.component
@@ -1095,29 +1097,31 @@ def SweepsPage():
             "with --results DIR."
         )
         return
-    solara.Select(
-        "Sweep",
-        values=names,
-        value=chosen.value,
-        on_value=lambda v: (chosen.set(v), filters.set({})),
-    )
+    with solara.Div(style={"max-width": "480px"}):
+        solara.Select(
+            "Sweep",
+            values=names,
+            value=chosen.value,
+            on_value=lambda v: (chosen.set(v), filters.set({})),
+        )
     if problem:
         solara.Error(problem)
         return
     figures = report_figures(root, chosen.value)
     if frame is not None and len(frame) and REGIME in frame:
         info = sweep_info(frame, manifest)
-        with solara.Row(style={"flex-wrap": "wrap"}):
+        with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
             for p in info.choices:
                 values = sorted(map(str, frame[p].dropna().unique()))
-                solara.SelectMultiple(
-                    p,
-                    values=filters.value.get(p, []),
-                    all_values=values,
-                    on_value=lambda v, p=p: filters.set({**filters.value, p: v}),
-                )
-        view = filter_frame(frame, filters.value)
-        solara.Text(f"{len(view)} of {len(frame)} runs match the filters")
+                with solara.Div(style=_MENU):
+                    solara.SelectMultiple(
+                        p,
+                        values=filters.value.get(p, []),
+                        all_values=values,
+                        on_value=lambda v, p=p: filters.set({**filters.value, p: v}),
+                    )
+            view = filter_frame(frame, filters.value)
+            solara.Text(f"{len(view)} of {len(frame)} runs match the filters")
         if info.metrics and info.choices and len(view):
             SweepChart(view, info)
         elif not info.choices:
@@ -1168,17 +1172,22 @@ def SweepChart(view: Any, info: SweepInfo):
     panels = [p for p in info.parameters if p not in (x, col)]
     fac = facet.value if facet.value in panels else NONE
     with solara.Row(style={"flex-wrap": "wrap"}):
-        solara.Select("Show", values=shows, value=show.value, on_value=show.set)
-        solara.Select(
-            "Metric",
-            values=list(labels),
-            value=names[m],
-            on_value=lambda label: metric.set(labels.get(label)),
-        )
-        solara.Select("Against", values=axes, value=x, on_value=x_axis.set)
-        solara.Select("Colour by", values=[NONE, *colours], value=col, on_value=color.set)
+        with solara.Div(style=_MENU):
+            solara.Select("Show", values=shows, value=show.value, on_value=show.set)
+        with solara.Div(style=_MENU):
+            solara.Select(
+                "Metric",
+                values=list(labels),
+                value=names[m],
+                on_value=lambda label: metric.set(labels.get(label)),
+            )
+        with solara.Div(style=_MENU):
+            solara.Select("Against", values=axes, value=x, on_value=x_axis.set)
+        with solara.Div(style=_MENU):
+            solara.Select("Colour by", values=[NONE, *colours], value=col, on_value=color.set)
         if panels:
-            solara.Select("Panels by", values=[NONE, *panels], value=fac, on_value=facet.set)
+            with solara.Div(style=_MENU):
+                solara.Select("Panels by", values=[NONE, *panels], value=fac, on_value=facet.set)
     chosen = (None if col == NONE else col), (None if fac == NONE else fac)
     if paired:
         Chart(paired_spec(view, info, m, x, *chosen), "sweep")

@@ -245,7 +245,7 @@ def paired_spec(
         "axis": {"labelAngle": 0},
     }
     color_enc = _color(color, info) if color else {"value": regime_color(info.regimes[1], 1)}
-    y_title = f"{label}: difference against {baseline} (95% interval)"
+    y_title = f"difference against {baseline}"
     tooltip = [
         *({"field": _f(c), "title": c} for c in used),
         {"field": "difference", "format": ",.3~g"},
@@ -257,9 +257,12 @@ def paired_spec(
     layers = [
         {"mark": {"type": "rule", "color": "#555", "strokeDash": [4, 3]},
          "encoding": {"y": {"datum": 0}}},
-        {"mark": {"type": "errorbar", "ticks": True, "thickness": 1.5},
+        {"mark": {"type": "rule", "strokeWidth": 1.5},
          "encoding": {"x": x_enc, "y": {"field": "low", "type": "quantitative", "title": y_title},
                       "y2": {"field": "high"}, "color": color_enc}},
+        *({"mark": {"type": "tick", "size": 14, "thickness": 1.5},
+           "encoding": {"x": x_enc, "y": {"field": end, "type": "quantitative"},
+                        "color": color_enc}} for end in ("low", "high")),
         {"mark": {"type": "line", "point": {"size": 60}, "strokeWidth": 2},
          "encoding": {"x": x_enc, "y": {"field": "difference", "type": "quantitative"},
                       "color": color_enc, "tooltip": tooltip}},
@@ -268,8 +271,8 @@ def paired_spec(
     pooled = [p for p in info.parameters if p not in used]
     title = {
         "text": f"{label}: paired difference against {baseline}, by {x}",
-        "subtitle": "each point: the mean over pairs of runs with the same demand"
-        + (f"; pooled over {', '.join(pooled)}" if pooled else ""),
+        "subtitle": "each point: the mean over pairs of runs with the same demand, "
+        "with its 95% interval" + (f"; pooled over {', '.join(pooled)}" if pooled else ""),
     }
     facets, header = _facets(facet, None)
     data = {"values": records}

@@ -35,7 +35,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 1500, "height": 1400}
+VIEWPORT = {"width": 1280, "height": 720}
+"""A projector's screen: every page must fit it without clipping a chart."""
 SCREENSHOTS = os.environ.get("PULLCHAIN_SCREENSHOTS")
 """A folder to keep the screenshots in (they go to pytest's tmp_path otherwise)."""
 
@@ -161,6 +162,36 @@ def blank(png: bytes) -> bool:
     return max(histogram) > 0.98 * sum(histogram)
 
 
+_CLIPPED = """() => {
+    const out = [];
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth > width + 1) {
+        out.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${width}`);
+    }
+    for (const chart of document.querySelectorAll('[class*="pullchain-chart-"]')) {
+        const box = chart.getBoundingClientRect();
+        for (const canvas of chart.querySelectorAll('canvas')) {
+            const c = canvas.getBoundingClientRect();
+            if (c.right > box.right + 1 || c.right > width + 1 || c.left < -1) {
+                out.push(`${chart.className}: drawn ${c.left}-${c.right}, room ${box.left}-` +
+                         `${Math.min(box.right, width)}`);
+            }
+        }
+    }
+    return out;
+}"""
+
+
+def clipped(page) -> list[str]:
+    """Charts drawn wider than their place on the page (and a page wider than the window)."""
+    return page.evaluate(_CLIPPED)
+
+
+def wait_drawn(page, name: str, timeout: float = 30_000) -> None:
+    """Wait until chart ``name`` has drawn (its canvas exists and is marked drawn)."""
+    page.locator(f".pullchain-chart-{name} [data-drawn] canvas").wait_for(timeout=timeout)
+
+
 def keep(name: str, png: bytes, tmp_path: Path) -> Path:
     folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
@@ -225,7 +256,10 @@ def page(browser):
 
 
 # -- tests ----------------------------------------------------------------------------------
-def test_page_loads_steps_and_plays(server, page, tmp_path):
+CHARTS = ("network", "orders", "stock", "backlog", "cost", "fill")
+
+
+def test_page_loads_steps_and_plays_and_fits_a_projector(server, page, tmp_path):
     open_app(page, server.url)
     assert period(page) == 0
     page.get_by_text("Period 0 of 200").wait_for()
@@ -248,10 +282,37 @@ def test_page_loads_steps_and_plays(server, page, tmp_path):
     stopped = period(page)
     page.wait_for_timeout(800)
     assert period(page) == stopped, "Pause did not stop the chains"
-    shot = page.screenshot(full_page=True)
-    path = keep("app-default.png", shot, tmp_path)
+    for name in CHARTS:
+        wait_drawn(page, name)
+    shot = page.screenshot()
+    path = keep("app-chains-1280x720.png", shot, tmp_path)
     assert not blank(shot), f"blank screenshot: {path}"
-    assert not blank(chart.screenshot())
+    assert clipped(page) == [], f"clipped charts at 1280x720 (see {path})"
+    # the charts scroll under the toolbar, which stays on screen
+    page.locator(".pullchain-chart-fill").scroll_into_view_if_needed()
+    toolbar = page.locator(".pullchain-toolbar").bounding_box()
+    assert 0 <= toolbar["y"] < VIEWPORT["height"] - toolbar["height"]
+    keep("app-chains-scrolled-1280x720.png", page.screenshot(), tmp_path)
+    assert page.console.errors == []
+
+
+def test_back_and_the_scrubber_go_through_the_history(server, page):
+    open_app(page, server.url)
+    for _ in range(4):
+        step_timed(page, quiet_ms=100)
+    page.get_by_role("button", name="Back").click()
+    page.get_by_text("Period 3 of 200").wait_for()
+    page.get_by_text("(looking back: run to 4)").wait_for()
+    scrubber = page.locator(".pullchain-scrubber [role=slider]")
+    scrubber.focus()
+    scrubber.press("ArrowLeft")
+    scrubber.press("ArrowLeft")
+    page.get_by_text("Period 1 of 200").wait_for()
+    page.get_by_role("button", name="Step").click()  # forward through the history
+    page.get_by_text("Period 2 of 200").wait_for()
+    scrubber.press("End")  # back to the last period run
+    page.get_by_text("Period 4 of 200").wait_for()
+    assert page.get_by_text("looking back").count() == 0
     assert page.console.errors == []
 
 
@@ -261,8 +322,8 @@ def test_lead_time_and_reset_change_the_charts(server, page):
     for _ in range(6):
         step_timed(page, quiet_ms=150)
     before = chart.screenshot()
-    slider = page.get_by_role("slider").nth(2)  # delay, participation, lead time, window
     page.get_by_text("Lead time: 3 periods").wait_for()
+    slider = page.locator(".v-navigation-drawer [role=slider]").nth(2)  # delay, participation
     slider.focus()
     for _ in range(3):
         slider.press("ArrowRight")
@@ -295,12 +356,60 @@ def test_two_sessions_each_have_their_own_models(server, browser):
         second.context.close()
 
 
+SESSIONS = 6
+STALL_S = 20.0
+"""A playing session whose period has not moved for this long has stalled."""
+PLAY_TIMEOUT_S = 240.0
+
+
+def test_concurrent_sessions_play_200_periods_without_a_stall(server, browser):
+    """Six sessions play the whole run at once, each with two quick Pause-Play double
+    clicks on the way (what froze Play before: issue 12). Fails on any stall."""
+    pages = [browser.new_context(viewport=VIEWPORT).new_page() for _ in range(SESSIONS)]
+    try:
+        for p in pages:
+            p.console = Console(p)
+            open_app(p, server.url, timeout=120_000)
+            p.locator(".pullchain-toolbar .v-select").click()
+            p.get_by_role("option", name="25 periods/s").click()
+        for p in pages:
+            p.get_by_role("button", name="Play").click()
+        start = time.monotonic()
+        last = dict.fromkeys(range(SESSIONS), (-1, start))
+        poked = dict.fromkeys(range(SESSIONS), 0)
+        while True:
+            now = time.monotonic()
+            shown = [period(p) for p in pages]
+            if all(k == 200 for k in shown):
+                break
+            assert now - start < PLAY_TIMEOUT_S, f"not all at 200 in time: {shown}"
+            for i, (p, k) in enumerate(zip(pages, shown, strict=True)):
+                if k != last[i][0]:
+                    last[i] = (k, now)
+                elif k < 200 and now - last[i][1] > STALL_S:
+                    buttons = p.locator(".pullchain-toolbar button").all_inner_texts()
+                    raise AssertionError(f"session {i} stalled at period {k}: {buttons}")
+                if k < 200 and poked[i] < 2 and k >= 40 + 60 * poked[i]:
+                    poked[i] += 1
+                    p.get_by_role("button", name="Pause").dblclick()  # Pause, then Play
+                if k < 200 and p.get_by_role("button", name="Play").count():
+                    p.get_by_role("button", name="Play").click()  # the second click missed
+            pages[0].wait_for_timeout(250)
+        for i, p in enumerate(pages):
+            assert p.get_by_role("button", name="Play").is_disabled(), f"session {i}"
+            assert p.console.errors == [], f"session {i}: {p.console.errors}"
+    finally:
+        for p in pages:
+            p.context.close()
+
+
 def test_sweep_explorer_shows_results_and_figures(server, page, tmp_path):
     page.goto(server.url + "sweeps")
     page.get_by_text("12 of 12 runs match the filters").wait_for(timeout=60_000)
-    page.locator(".pullchain-chart-sweep canvas").wait_for()
+    wait_drawn(page, "sweep")
     page.locator("img").first.wait_for()
-    shot = page.screenshot(full_page=True)
-    keep("app-sweeps.png", shot, tmp_path)
+    shot = page.screenshot()
+    path = keep("app-sweeps-1280x720.png", shot, tmp_path)
     assert not blank(shot)
+    assert clipped(page) == [], f"clipped charts at 1280x720 (see {path})"
     assert page.console.errors == []
