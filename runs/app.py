@@ -1107,6 +1107,8 @@ def SweepsPage():
     if problem:
         solara.Error(problem)
         return
+    for note in frame.attrs.get("damaged", []) if frame is not None else []:
+        solara.Warning(f"Left out {note}")
     figures = report_figures(root, chosen.value)
     if frame is not None and len(frame) and REGIME in frame:
         info = sweep_info(frame, manifest)
