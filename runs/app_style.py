@@ -29,8 +29,6 @@ KIND_PLURAL = {
     "consumer": "consumers",
 }
 
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
-
 
 def vega_spec(**kw: Any) -> dict[str, Any]:
     return {
