@@ -153,7 +153,6 @@ class Session:
         self.tick = solara.reactive(0)
         self.playing = solara.reactive(False)
         self.speed = solara.reactive(DEFAULT_SPEED)
-        self.step_ms: float | None = None
         self._ticks = 0
         self._last_tick = 0.0
         self._shown: int | None = None
@@ -202,9 +201,7 @@ class Session:
             return True
         if not pair.running:
             return False
-        t0 = time.perf_counter()
         pair.step(n)
-        self.step_ms = round(1000 * (time.perf_counter() - t0), 1)
         return pair.running
 
     def step(self, n: int = 1) -> None:
@@ -480,10 +477,10 @@ class Spec:
     """A chart's Vega-Lite specification, opaque to Solara's renderer.
 
     Reacton walks every list and dict among a component's arguments (looking for
-    elements) and copies them, at every render: a chart's thousands of rows cost more
-    than the rest of the page together (92 ms of a Step's render on the default
-    scenario). Wrapped, they are passed by reference and compared by identity, one
-    ``Spec`` per drawing; ``LiveChart`` sends the rows.
+    elements) and copies them, at every render: walking the charts' thousands of rows
+    took about half of a Step's render on the default scenario (92 ms, 49 ms without).
+    Wrapped, they are passed by reference and compared by identity, one ``Spec`` per
+    drawing; ``LiveChart`` sends the rows.
     """
 
     __slots__ = ("spec",)

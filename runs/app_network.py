@@ -113,7 +113,6 @@ class NetworkView:
         colors = tier_colors(model)
         self.column_colors = {top - t: c for t, c in colors.items()}
         self.column_colors[column] = KIND_COLORS["consumer"]
-        self.tier_colors = colors
         self._history: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         self._opening: dict[str, np.ndarray] = {}
 
@@ -174,11 +173,12 @@ class NetworkView:
             return np.zeros(self.n_groups, dtype=int)
         return np.bincount(self.firm_group, weights=part.astype(float), minlength=self.n_groups)
 
-    def record(self, regime: str, model: SupplyChainModel) -> None:
+    def record(self, model: SupplyChainModel) -> None:
         """Keep what the drawing needs of the period just run and that the recorder does
         not hold (goods in transit per drawn edge, what consumers asked and got), so
         that any recorded period can be drawn again (the page's scrubber). Called once
-        when the chain is built (period 0) and after every step."""
+        when the chain is built (period 0) and after every step; kept per regime."""
+        regime = model.regime.name
         history = self._history.setdefault(regime, [])
         if not history:  # the opening state, before the first step
             self._opening[regime] = np.array([f.on_hand for f in model.firms], dtype=float)

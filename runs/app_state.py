@@ -66,8 +66,8 @@ class Pair:
             for r in regimes
         }
         view = NetworkView(models[regimes[0]])
-        for regime, model in models.items():
-            view.record(regime, model)
+        for model in models.values():
+            view.record(model)
         return cls(scenario, models, view, factors, service or None)
 
     @property
@@ -91,9 +91,9 @@ class Pair:
         """Advance both chains by up to ``n`` periods (not past the horizon)."""
         done = 0
         while done < n and self.running:
-            for regime, model in self.models.items():
+            for model in self.models.values():
                 model.step()
-                self.view.record(regime, model)
+                self.view.record(model)
             done += 1
         return done
 
