@@ -6,6 +6,7 @@ Browser tests (a real Chromium) are in test_app_browser.py.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -397,6 +398,21 @@ def test_small_network_is_drawn_firm_by_firm():
         3: "distributor",
         4: "factory",
     }
+    # long role names side by side are drawn a line apart, so that none overlap
+    labels = [
+        r
+        for r in app_charts.all_specs(pair)["network"]["data"]["values"]
+        if r["layer"] == "column" and r["regime"] == "opaque"
+    ]
+    assert [r["label"] for r in labels] == [
+        "factory",
+        "distributor",
+        "wholesaler",
+        "retailer",
+        "consumers",
+    ]
+    heights = [r["y"] for r in labels]
+    assert all(a != b for a, b in itertools.pairwise(heights))
     pair.step(2)
     assert len(app_charts.series(pair.models["opaque"])["orders"]) == 4
     nodes, edges = view.state(pair.models["opaque"])
