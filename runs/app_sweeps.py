@@ -122,13 +122,27 @@ def _color(field: str, info: SweepInfo) -> dict[str, Any]:
     return enc
 
 
-def _facets(columns: str | None, rows: str | None) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """A facet (or None) and its headers."""
-    facet: dict[str, Any] = {}
-    for key, field in (("column", columns), ("row", rows)):
-        if field:
-            facet[key] = {"field": _f(field), "type": "nominal", "title": field}
-    return (facet or None), {"labelFontSize": 13}
+def _in_panels(
+    frame: pd.DataFrame,
+    title: Any,
+    records: list[dict[str, Any]],
+    inner: dict[str, Any],
+    columns: str | None,
+    rows: str | None = None,
+) -> dict[str, Any]:
+    """The chart ``inner`` (width, height, layers) alone, or in panels: one column per
+    value of ``columns``, one row per value of ``rows``; sized to the page."""
+    data = {"values": records}
+    facet = {
+        key: {"field": _f(field), "type": "nominal", "title": field,
+              "header": {"labelFontSize": 13}}
+        for key, field in (("column", columns), ("row", rows))
+        if field
+    }  # fmt: skip
+    if not facet:
+        return vega_spec(title=title, data=data, **inner, usermeta=fit(1, 130))
+    n = int(frame[columns].nunique()) if columns else 1
+    return vega_spec(title=title, data=data, facet=facet, spec=inner, usermeta=fit(n, 140))
 
 
 def values_spec(
@@ -167,14 +181,7 @@ def values_spec(
     }
     inner = {"width": 420, "height": 240, "layer": [line, points]}
     title = f"{label}: mean by {x}" + (f" and {color}" if color else "")
-    facets, header = _facets(columns, rows)
-    data = {"values": _records(frame, used)}
-    if facets is None:
-        return vega_spec(title=title, data=data, **inner, usermeta=fit(1, 120))
-    for spec in facets.values():
-        spec["header"] = header
-    n = frame[columns].nunique() if columns else 1
-    return vega_spec(title=title, data=data, facet=facets, spec=inner, usermeta=fit(int(n), 130))
+    return _in_panels(frame, title, _records(frame, used), inner, columns, rows)
 
 
 def paired_differences(
@@ -274,13 +281,7 @@ def paired_spec(
         "subtitle": "each point: the mean over pairs of runs with the same demand, "
         "with its 95% interval" + (f"; pooled over {', '.join(pooled)}" if pooled else ""),
     }
-    facets, header = _facets(facet, None)
-    data = {"values": records}
-    if facets is None:
-        return vega_spec(title=title, data=data, **inner, usermeta=fit(1, 130))
-    facets["column"]["header"] = header
-    n = int(frame[facet].nunique())
-    return vega_spec(title=title, data=data, facet=facets, spec=inner, usermeta=fit(n, 140))
+    return _in_panels(frame, title, records, inner, facet)
 
 
 # -- one run's time series ------------------------------------------------------------------
