@@ -516,9 +516,13 @@ def Chart(spec: Spec | dict, name: str):
 
     The rows in ``spec["data"]["values"]`` go to the browser as a named dataset, so
     that a step that leaves the rest of the specification alone sends and redraws only
-    rows. Pass a ``Spec``: a dict is walked and copied by the renderer at every render.
+    rows. Pass a ``Spec``: a dict is walked, copied and compared by the renderer at
+    every render.
     """
-    box = spec if isinstance(spec, Spec) else Spec(spec)
+    given = spec if isinstance(spec, Spec) else None
+    # a dict: wrapped once per distinct value, so rows equal to the last are not sent again
+    kept = solara.use_memo(lambda: None if given else Spec(spec), [None if given else spec])
+    box = given or kept
     static = {**box.spec, "data": {"name": "table"}}
     with solara.Div(classes=[f"pullchain-chart-{name}"]):
         LiveChart.element(spec=static, datasets=box)
