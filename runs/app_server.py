@@ -6,7 +6,7 @@ cache is filled from the CDN on first use where a CDN is reachable; on a machine
 without one, fill it beforehand with ``python .ci/solara_assets.py`` (``./dev.sh``
 does it), see docs/app.md.
 
-This process only waits for the server: it never imports Solara (about 150 MB that
+This process only waits for the server: it never imports Solara (memory that
 would sit idle beside the server's own copy), hence the settings the app reads live
 here.
 """
