@@ -39,7 +39,7 @@ CULL_ENV = "SOLARA_KERNEL_CULL_TIMEOUT"
 SESSION_KEPT = "2m"
 """How long the server keeps a session whose page went away without closing (a lost
 connection; a reload or a closed tab ends it at once), so that a page that reconnects
-finds its chains. Solara's default is a day: 13 MB a session adds up."""
+finds its chains. Solara's default is a day, and every such session keeps its chains."""
 
 
 def cdn_cache_dir() -> Path:
