@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from pullchain.network.registry import Registry
+from pullchain.network.sums import ordered_sum
 
 ALLOCATIONS: Registry[AllocationRule] = Registry("allocation rule")
 
@@ -53,7 +54,7 @@ class Proportional(AllocationRule):
         owed_since: Sequence[int],
         needs: Sequence[float] | None = None,
     ) -> list[float]:
-        total = sum(o for o in owed if o > 0)
+        total = ordered_sum(o for o in owed if o > 0)
         if total <= 0:
             return [0.0] * len(owed)
         ratio = available / total
@@ -124,7 +125,7 @@ class ByNeed(AllocationRule):
         ship = [0.0] * len(owed)
         open_ = [i for i, o in enumerate(owed) if o > 0]
         while open_ and available > 1e-12:
-            weight = sum(max(needs[i], 0.0) for i in open_)
+            weight = ordered_sum(max(needs[i], 0.0) for i in open_)
             if weight <= 0:
                 rest = [owed[i] - ship[i] for i in open_]
                 for i, give in zip(

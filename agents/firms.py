@@ -309,9 +309,13 @@ class Firm(mesa.Agent):
     # -- state, derived -------------------------------------------------------------
     def count_backlog(self) -> None:
         """Total what is owed, once the period's orders are filled."""
-        owed = self.owed
-        self.net_owed = sum(owed)
-        self.backlog = sum([o for o in owed if o > 0])
+        net = backlog = 0.0  # added in lane order (pullchain.network.sums)
+        for o in self.owed:
+            net += o
+            if o > 0:
+                backlog += o
+        self.net_owed = net
+        self.backlog = backlog
 
     @property
     def inventory_position(self) -> float:

@@ -23,6 +23,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pullchain.network.sums import ordered_sum
+
 if TYPE_CHECKING:
     from .firms import Firm
 
@@ -82,7 +84,7 @@ class OrderShaping:
         cancelled, before the suppliers ship them.
         """
         fill = min((lane.last_fill for lane in firm.in_lanes), default=1.0)
-        owed_to_me = firm.supply_line - sum(
+        owed_to_me = firm.supply_line - ordered_sum(
             lane.in_transit + lane.orders_in_transit for lane in firm.in_lanes
         )
         real = max(owed_to_me - self.phantom - firm.cancelling, 0.0)

@@ -27,6 +27,7 @@ from typing import Any
 from pullchain.network.errors import ConfigError, check_number
 from pullchain.network.regimes import Observation
 from pullchain.network.registry import Registry
+from pullchain.network.sums import ordered_dot
 
 from .forecasts import FORECASTS, Forecast
 from .safety import SafetyStock
@@ -401,7 +402,7 @@ class EchelonBaseStock(OrderingPolicy):
             return local - s.inventory_position
         if self.level is None:
             self.level = (s.echelon_lead_time + 1) * self._expected
-        echelon = s.inventory_position + float(positions @ obs.downstream_shares)
+        echelon = s.inventory_position + ordered_dot(positions, obs.downstream_shares)
         return self.level + self._safety(obs.demand_signal, s.echelon_lead_time, s) - echelon
 
     def _safety(self, demand: float, lead_time: float, s: Situation) -> float:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
+from .sums import ordered_sum
+
 
 class Lane:
     """The orders and shipments in transit between one supplier and one customer.
@@ -129,13 +131,13 @@ class Lane:
 
     @property
     def in_transit(self) -> float:
-        """Goods shipped and not yet delivered."""
-        return sum(self.shipments.values())
+        """Goods shipped and not yet delivered (added in order of arrival)."""
+        return ordered_sum(v for _, v in sorted(self.shipments.items()))
 
     @property
     def orders_in_transit(self) -> float:
-        """Orders placed and not yet read by the supplier."""
-        return sum(self.orders.values())
+        """Orders placed and not yet read by the supplier (added in order of arrival)."""
+        return ordered_sum(v for _, v in sorted(self.orders.items()))
 
     @property
     def effective_lead_time(self) -> int:

@@ -35,6 +35,7 @@ import numpy as np
 from .errors import ConfigError, check_number
 from .limits import check_delay
 from .registry import Registry
+from .sums import ordered_dot, ordered_sum
 from .topology import Topology
 
 REGIMES: Registry[InformationRegime] = Registry("information regime")
@@ -228,15 +229,15 @@ class InformationRegime:
             period: the current period.
             orders: units that reached the firm from each customer lane, in lane order.
         """
-        total = float(sum(orders))
+        total = ordered_sum(orders)
         seen = period - self.delay
         weights = self._pos_weights[firm]
         pos = None
         signal = total
         if weights is not None and seen >= 0:
             idx, w = weights
-            pos = float(self.board.pos[seen % self.board.depth][idx] @ w)
-            signal = pos + float(sum(orders[i] for i in self._uncovered[firm]))
+            pos = ordered_dot(self.board.pos[seen % self.board.depth][idx], w)
+            signal = pos + ordered_sum(orders[i] for i in self._uncovered[firm])
         positions = shares = firms = None
         visible = self._visible_firms[firm]
         if visible is not None and seen >= 0:
@@ -258,7 +259,7 @@ class InformationRegime:
             return None
         row = self.board.pos[seen % self.board.depth]
         return [
-            float(row[w[0]] @ w[1]) if w is not None else float(orders[i])
+            ordered_dot(row[w[0]], w[1]) if w is not None else float(orders[i])
             for i, w in enumerate(lanes)
         ]
 
