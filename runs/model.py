@@ -28,12 +28,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from pullchain.agents.allocation import ALLOCATIONS
 from pullchain.agents.consumers import Consumer
-from pullchain.agents.demand import DEMANDS
 from pullchain.agents.firms import Brand, Distributor, Firm, Retailer, Supplier
-from pullchain.agents.ordering import OrderShaping
-from pullchain.agents.policies import POLICIES
 from pullchain.network import limits
 from pullchain.network.builders import default_network
 from pullchain.network.disruptions import Disruptions
@@ -43,9 +39,10 @@ from pullchain.network.regimes import InformationRegime, make_regime
 from pullchain.network.schema import validate_network
 from pullchain.network.topology import Topology
 
-from . import metrics
+from . import build, metrics
 from .collector import RecorderCollector
 from .recorder import Recorder, values_per_period
+from .streams import STREAM_DEMAND, STREAM_DISRUPTION, STREAM_REGIME, stream
 
 AGENT_CLASSES: dict[str, type[mesa.Agent]] = {
     "supplier": Supplier,
@@ -54,12 +51,6 @@ AGENT_CLASSES: dict[str, type[mesa.Agent]] = {
     "retailer": Retailer,
     "consumer": Consumer,
 }
-
-# Independent random streams, so that one does not shift when another is used more:
-# consumer demand is the same under every regime (common random numbers).
-STREAM_DEMAND = 0
-STREAM_REGIME = 1
-STREAM_DISRUPTION = 2
 
 
 class SupplyChainModel(mesa.Model):
@@ -117,7 +108,7 @@ class SupplyChainModel(mesa.Model):
         self.topology = Topology(self.network)
         self.classes = {**AGENT_CLASSES, **(agent_classes or {})}
         self.period = 0
-        self.lanes = self._build_lanes()
+        self.lanes = build.build_lanes(self.network, self.topology)
         self.consumers = self._build_consumers()
         self.firms = self._build_firms()
         self._set_echelon_lead_times()
@@ -152,109 +143,34 @@ class SupplyChainModel(mesa.Model):
     # -- building -------------------------------------------------------------------
     def stream(self, *key: int) -> np.random.Generator:
         """An independent generator for one purpose, derived from the run's seed."""
-        return np.random.default_rng(np.random.SeedSequence(self._seed, spawn_key=key))
-
-    def _build_lanes(self) -> dict[tuple[Hashable, Hashable], Lane]:
-        lanes = {}
-        for u, v, data in self.network.edges(data=True):
-            lane = Lane(u, v, data["lead_time"], data["order_delay"], self.topology.shares[u, v])
-            seller = self.network.nodes[u]
-            lane.price = seller["price"]
-            lane.promotion = (
-                seller["promotion_every"],
-                seller["promotion_length"],
-                seller["promotion_discount"],
-            )
-            # A chain in steady state: goods in every shipping slot, orders in every mail slot
-            # (none at all when they start empty, however long the lead time).
-            if data["initial_in_transit"]:
-                lane.shipments = dict.fromkeys(range(lane.lead_time), data["initial_in_transit"])
-            if data["initial_orders"]:
-                orders = data["initial_orders"] * lane.share
-                lane.orders = dict.fromkeys(range(lane.order_delay), orders)
-            lanes[u, v] = lane
-        return lanes
+        return stream(self._seed, *key)
 
     def _in_lanes(self, node: Hashable) -> list[Lane]:
-        return [self.lanes[u, node] for u in self.topology.suppliers(node)]
+        return build.in_lanes(self.lanes, self.topology, node)
 
     def _out_lanes(self, node: Hashable) -> list[Lane]:
-        return [self.lanes[node, v] for v in self.topology.customers(node)]
+        return build.out_lanes(self.lanes, self.topology, node)
 
     def _build_consumers(self) -> list[Consumer]:
         consumers = []
         for i, node in enumerate(self.topology.consumers):
-            attrs = self.network.nodes[node]
-            demand = DEMANDS.create(
-                attrs["demand"], attrs["demand_params"], field=f"node {node!r}.demand_params"
-            )
+            demand = build.demand_process(self.network, node)
             demand.bind(self.stream(STREAM_DEMAND, i))
             consumers.append(
                 self.classes["consumer"](
-                    self, node, i, self._in_lanes(node), demand, backorder=attrs["backorder"]
+                    self, node, i, self._in_lanes(node), demand,
+                    backorder=self.network.nodes[node]["backorder"],
                 )
-            )
+            )  # fmt: skip
         return consumers
 
-    def _expected_demand(self, node: Hashable) -> float:
-        idx, w = self.topology.echelon_weights(node)
-        means = [self.consumers[i].demand_process.mean(0) for i in idx]
-        return float(np.dot(means, w)) if len(idx) else 0.0
-
-    def _lead_time(self, node: Hashable, kind: str, attrs: dict) -> float:
-        """L: periods an order must cover (see Lane.effective_lead_time), plus the periods
-        until the next chance to order when the firm orders only every R periods."""
-        between = attrs["review_period"] - 1
-        if kind == "supplier":
-            return 1 + attrs["production_lead_time"] + between
-        lead = sum(lane.share * lane.effective_lead_time for lane in self._in_lanes(node))
-        return lead + attrs.get("production_lead_time", 0) + between
-
     def _build_firms(self) -> list[Firm]:
+        means = [c.demand_process.mean(0) for c in self.consumers]
         firms = []
         for index, node in enumerate(self.topology.firms):
-            attrs = self.network.nodes[node]
-            kind = attrs["kind"]
-            field = f"node {node!r}"
-            policy = POLICIES.create(
-                attrs["policy"], attrs["policy_params"], field=f"{field}.policy"
-            )
-            lead_time = self._lead_time(node, kind, attrs)
-            policy.reset(self._expected_demand(node), lead_time)
-            kwargs: dict[str, Any] = {
-                "initial_stock": attrs["initial_stock"],
-                "holding_cost": attrs["holding_cost"],
-                "backlog_cost": attrs["backlog_cost"],
-                "policy": policy,
-                "allocation": ALLOCATIONS.create(attrs["allocation"], {}, f"{field}.allocation"),
-                "allow_returns": attrs["allow_returns"],
-                "in_transit_holding": attrs["in_transit_holding"],
-                "lead_time": lead_time,
-                "shaping": OrderShaping(
-                    min_order=attrs["min_order"],
-                    batch_size=attrs["batch_size"],
-                    review_period=attrs["review_period"],
-                    forward_buy=attrs["forward_buy"],
-                    gaming=attrs["gaming"],
-                ),
-                "price": attrs["price"],
-                "cost_of_capital": attrs["cost_of_capital"],
-                "order_cost": attrs["order_cost"],
-                "season_end": attrs["season_end"],
-                "salvage_value": attrs["salvage_value"],
-            }
-            if kind == "retailer":
-                customers = [self.network.nodes[c] for c in self.topology.customers(node)]
-                kwargs["lost_sale_cost"] = attrs["lost_sale_cost"]
-                kwargs["backorder"] = [c["backorder"] for c in customers]
-                kwargs["patience"] = [c["patience"] for c in customers]
-            if kind in ("brand", "supplier"):
-                kwargs["capacity"] = attrs["capacity"]
-                kwargs["production_lead_time"] = attrs["production_lead_time"]
-                kwargs["initial_in_production"] = attrs["initial_in_production"]
-                kwargs["unit_cost"] = attrs["unit_cost"]
+            kwargs = build.firm_settings(self.network, self.topology, self.lanes, node, means)
             firms.append(
-                self.classes[kind](
+                self.classes[self.network.nodes[node]["kind"]](
                     self, node, index, self._in_lanes(node), self._out_lanes(node), **kwargs
                 )
             )
@@ -262,11 +178,9 @@ class SupplyChainModel(mesa.Model):
 
     def _set_echelon_lead_times(self) -> None:
         """Each firm's L plus the longest L below it: the cover of an echelon policy."""
-        echelon: dict[Hashable, float] = {}
-        for firm in self.firms:  # customers first
-            below = [echelon[c] for c in self.topology.customers(firm.node) if c in echelon]
-            echelon[firm.node] = firm.lead_time + max(below, default=0.0)
-            firm.situation.echelon_lead_time = echelon[firm.node]
+        leads = build.echelon_lead_times(self.topology, {f.node: f.lead_time for f in self.firms})
+        for firm in self.firms:
+            firm.situation.echelon_lead_time = leads[firm.node]
 
     # -- stepping -------------------------------------------------------------------
     def step(self) -> None:
