@@ -1,0 +1,241 @@
+"""The lockstep model: one network, R replications stepped together, as arrays.
+
+``BatchModel`` is ``SupplyChainModel`` (runs/model.py) with every state variable an array
+over replications: the same four phases in the same order, the same timing, the same
+book-keeping, each replication drawing from the streams its seed gives the agent model.
+It is tested to record the agent model's series, replication by replication, bit for bit
+(``tests/test_batch.py``); ``pullchain.runs.batch`` decides when it may be used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from pullchain.network.regimes import InformationRegime
+from pullchain.network.schema import validate_network
+from pullchain.network.sums import ordered_sum_rows
+from pullchain.network.topology import Topology
+
+from . import build
+from .batch_demand import BatchDemand
+from .batch_disruptions import NEVER, BatchDisruptions
+from .batch_firms import BatchFirm, Lane
+from .batch_regime import BatchRegime
+from .recorder import CONSUMER_VARIABLES, FIRM_VARIABLES
+
+
+class BatchModel:
+    """R replications of one network in lockstep.
+
+    Args:
+        network: a supply network (validated here unless ``validated``).
+        regimes: one information regime per replication (``InformationRegime`` instances).
+        seeds: one seed per replication: replication r draws the streams of seed r.
+        horizon: periods to run.
+        warm_up: periods left out of every summary metric.
+        disruptions: outages and lead-time spikes, as for ``SupplyChainModel``.
+        record_consumers: keep per-consumer series too (firms are always recorded).
+    """
+
+    def __init__(
+        self,
+        network: nx.DiGraph,
+        *,
+        regimes: Sequence[InformationRegime],
+        seeds: Sequence[int],
+        horizon: int,
+        warm_up: int = 20,
+        disruptions: list[Mapping[str, Any]] | None = None,
+        record_consumers: bool = False,
+        validated: bool = False,
+    ) -> None:
+        self.network = network if validated else validate_network(network)
+        self.topology = topology = Topology(self.network)
+        self.seeds = [int(s) for s in seeds]
+        self.reps = reps = len(self.seeds)
+        self.horizon = horizon
+        self.warm_up = warm_up
+        self.period = 0
+        self.steps = 0
+        agent_lanes = build.build_lanes(self.network, topology)
+        processes = [build.demand_process(self.network, c) for c in topology.consumers]
+        means = [p.mean(0) for p in processes]
+        settings = {
+            node: build.firm_settings(self.network, topology, agent_lanes, node, means)
+            for node in topology.firms
+        }
+        echelon = build.echelon_lead_times(
+            topology, {n: settings[n]["lead_time"] for n in topology.firms}
+        )
+        self.firm_edges = [(u, v) for (u, v) in agent_lanes if v in topology.firm_index]
+        self.disruptions = BatchDisruptions(
+            disruptions or [], topology, self.seeds, horizon, self.firm_edges
+        )
+        self.lanes = {
+            edge: Lane(agent_lanes[edge], reps, self.disruptions.max_extra(edge))
+            for edge in self.firm_edges
+        }
+        self._build_firms(settings, echelon, agent_lanes)
+        self.regime = BatchRegime(topology, regimes, self.seeds)
+        self.demand = BatchDemand(processes, self.seeds, horizon)
+        self._build_consumers()
+        self._same_period = [
+            f for f in self.firms if any(lane.lead_time == 0 for lane in f.in_lanes)
+        ]
+        self._sources = [f for f in self.firms if f.kind == "supplier"]
+        opening = self.ledger()
+        self.entered = opening["held"] + opening["in_transit"]
+        self.data = np.zeros((reps, horizon, len(self.firms), len(FIRM_VARIABLES)))
+        self.consumer_data = (
+            np.zeros((reps, horizon, len(self.consumer_nodes), len(CONSUMER_VARIABLES)))
+            if record_consumers
+            else None
+        )
+        self.total_demand = np.zeros((reps, horizon))
+        self.rows = 0
+
+    def _build_firms(self, settings: dict, echelon: dict, agent_lanes: dict) -> None:
+        topology = self.topology
+        self.firms: list[BatchFirm] = []
+        self._consumer_lane_of: list[tuple[int, np.ndarray]] = []  # per firm: global lane ids
+        n_consumer_lanes = 0
+        for index, node in enumerate(topology.firms):
+            customers = topology.customers(node)
+            out = [self.lanes.get((node, c)) for c in customers]
+            consumer_pos = [i for i, lane in enumerate(out) if lane is None]
+            consumers = np.array(
+                [topology.consumer_index[customers[i]] for i in consumer_pos], dtype=np.intp
+            )
+            shares = np.array([topology.shares[node, customers[i]] for i in consumer_pos])
+            attrs = self.network.nodes[node]
+            firm = BatchFirm(
+                index=index, node=node, kind=attrs["kind"], settings=settings[node],
+                agent_in=build.in_lanes(agent_lanes, topology, node),
+                lanes_in=[self.lanes[u, node] for u in topology.suppliers(node)],
+                out_lanes=out, consumers=consumers, consumer_shares=shares,
+                promotion=(attrs["promotion_every"], attrs["promotion_length"],
+                           attrs["promotion_discount"]),
+                echelon_lead_time=echelon[node], reps=self.reps,
+            )  # fmt: skip
+            ids = np.arange(n_consumer_lanes, n_consumer_lanes + len(consumer_pos))
+            n_consumer_lanes += len(consumer_pos)
+            self._consumer_lane_of.append((index, ids))
+            self.firms.append(firm)
+        self._to_consumers = np.zeros((n_consumer_lanes, self.reps))
+        self._lane_id = {}
+        for (_, ids), node in zip(self._consumer_lane_of, topology.firms, strict=True):
+            customers = [c for c in topology.customers(node) if c in topology.consumer_index]
+            for lane_id, c in zip(ids, customers, strict=True):
+                self._lane_id[node, c] = int(lane_id)
+
+    def _build_consumers(self) -> None:
+        topology = self.topology
+        self.consumer_nodes = list(topology.consumers)
+        n = len(self.consumer_nodes)
+        self.backorder = np.array([self.network.nodes[c]["backorder"] for c in self.consumer_nodes])
+        # Each consumer's lanes, in its in-lane order (graph order of its retailers).
+        lanes = [[self._lane_id[u, c] for u in topology.suppliers(c)] for c in self.consumer_nodes]
+        width = max((len(x) for x in lanes), default=0)
+        self._consumer_lanes = np.full((width, n), -1, dtype=np.intp)
+        for i, ids in enumerate(lanes):
+            self._consumer_lanes[: len(ids), i] = ids
+        zeros = np.zeros((n, self.reps))
+        self.consumer_demand = zeros
+        self.bought = zeros
+        self.total_bought = zeros.copy()
+        self.total_consumer_demand = zeros.copy()
+
+    # -- stepping ------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.steps < self.horizon
+
+    def run(self) -> BatchModel:
+        """Step to the horizon."""
+        while self.running:
+            self.step()
+        return self
+
+    def step(self) -> None:
+        """One period: arrivals, consumers buy, firms act downstream-first, book-keeping."""
+        t = self.period = self.steps
+        if self.disruptions.any:
+            down, extra = self.disruptions.apply(t, len(self.firms), len(self.firm_edges))
+            for f, firm in enumerate(self.firms):
+                firm.down = down[f]
+            for k, edge in enumerate(self.firm_edges):
+                self.lanes[edge].extra = extra[k]
+        for firm in self.firms:
+            firm.arrive(t)
+        demand = self.demand.draw(t)
+        self.consumer_demand = demand
+        self.bought = np.zeros_like(demand)
+        self.total_consumer_demand = self.total_consumer_demand + demand
+        self.regime.publish_pos(t, demand)
+        to_consumers = self._to_consumers
+        to_consumers[:] = 0.0
+        for firm, (_, ids) in zip(self.firms, self._consumer_lane_of, strict=True):
+            firm.take_orders(t, demand)
+            shipped = to_consumers[ids] if len(ids) else None
+            firm.fill_orders(t, self.regime, shipped)
+            if len(ids):
+                to_consumers[ids] = shipped
+            firm.count_backlog()
+            firm.place_order(t, firm.decide(t, self.regime))
+            self.regime.publish_position(t, firm.index, firm.inventory_position)
+        self._book_keeping(t, demand)
+        self.steps += 1
+
+    def _book_keeping(self, t: int, demand: np.ndarray) -> None:
+        """Phase 4: same-period deliveries, costs, and the record of the period."""
+        for firm in self._same_period:
+            firm.receive(t)
+        got = np.zeros_like(demand)
+        padded = np.vstack([self._to_consumers, np.zeros((1, self.reps))])
+        for row in self._consumer_lanes:  # each consumer's lanes, in order
+            got = got + padded[row]
+        self.bought = got
+        self.total_bought = self.total_bought + got
+        for firm in self.firms:
+            firm.close_period(t)
+        for source in self._sources:
+            self.entered = self.entered + source.made
+        self._record(t, demand)
+
+    def _record(self, t: int, demand: np.ndarray) -> None:
+        block = np.empty((len(self.firms), len(FIRM_VARIABLES), self.reps))
+        for f, firm in enumerate(self.firms):
+            for v, name in enumerate(FIRM_VARIABLES):
+                block[f, v] = getattr(firm, name)
+        self.data[:, t] = block.transpose(2, 0, 1)
+        self.total_demand[:, t] = np.ascontiguousarray(demand.T).sum(axis=1)
+        if self.consumer_data is not None:
+            waiting = np.where(
+                self.backorder[:, None], self.total_consumer_demand - self.total_bought, 0.0
+            )
+            cblock = np.stack([demand, self.bought, waiting], axis=1)  # (C, 3, R)
+            self.consumer_data[:, t] = cblock.transpose(2, 0, 1)
+        self.rows = t + 1
+
+    # -- bookkeeping views -----------------------------------------------------------------------
+    def ledger(self) -> dict[str, np.ndarray]:
+        """Where every unit that entered the chain is, per replication (conservation)."""
+        held = ordered_sum_rows(np.array([f.goods_held for f in self.firms]))
+        transit = [lane.in_transit for lane in self.lanes.values()]
+        zeros = np.zeros(self.reps)
+        return {
+            "entered": getattr(self, "entered", zeros),
+            "held": held,
+            "in_transit": ordered_sum_rows(np.array(transit)) if transit else zeros,
+            "sold": ordered_sum_rows(self.total_bought) if len(self.total_bought) else zeros,
+            "lost": zeros,
+            "written_off": ordered_sum_rows(np.array([f.total_written_off for f in self.firms])),
+        }
+
+    def first_start(self) -> list[int | None]:
+        """Per replication, the period the first disruption began (None: none did)."""
+        return [None if s == NEVER else int(s) for s in self.disruptions.first_start]

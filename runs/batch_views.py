@@ -1,0 +1,121 @@
+"""One replication of a batch, seen as the agent model's recorder and model.
+
+``metrics`` and ``Recorder.to_frame`` read an agent model's recorder; these views show
+them replication r of a ``BatchModel`` through the same interface, with arrays laid out
+as the agent model's (periods x agents x variables, the same strides), so that every
+metric and table is computed by the very same code on the very same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .batch_model import BatchModel
+from .recorder import CONSUMER_VARIABLES, FIRM_VARIABLES, Recorder
+
+
+@dataclass
+class AgentProfile:
+    """What the metrics and tables read of an agent: who it is and its cost parameters."""
+
+    unique_id: int
+    node: Any
+    kind: str
+    holding_cost: float = 0.0
+    backlog_cost: float = 0.0
+    lost_sale_cost: float = 0.0
+    order_cost: float = 0.0
+    cost_of_capital: float = 0.0
+    unit_value: float = 0.0
+    salvage_value: float = 0.0
+    price: float = 0.0
+    unit_cost: float = 0.0
+
+
+class SeriesView:
+    """``recorder.AgentSeries`` of one replication: data (periods, agents, variables)."""
+
+    def __init__(self, agents: list[AgentProfile], variables, data: np.ndarray, rows: int):
+        self.agents = agents
+        self.variables = tuple(variables)
+        self.data = data
+        self.rows = rows
+
+    def series(self, variable: str) -> np.ndarray:
+        return self.data[: self.rows, :, self.variables.index(variable)]
+
+
+class RecorderView:
+    """``recorder.Recorder`` of one replication."""
+
+    def __init__(self, model: BatchModel, r: int) -> None:
+        n_consumers = len(model.consumer_nodes)
+        firms = [
+            AgentProfile(
+                unique_id=n_consumers + 1 + f.index,
+                node=f.node,
+                kind=f.kind,
+                holding_cost=f.holding_cost,
+                backlog_cost=f.backlog_cost,
+                lost_sale_cost=f.lost_sale_cost,
+                order_cost=f.order_cost,
+                cost_of_capital=f.cost_of_capital,
+                unit_value=f.unit_value,
+                salvage_value=f.salvage_value,
+                price=f.price,
+                unit_cost=f.unit_cost,
+            )
+            for f in model.firms
+        ]
+        self.rows = model.rows
+        self.firms = SeriesView(firms, FIRM_VARIABLES, model.data[r], model.rows)
+        consumers = [AgentProfile(1 + i, c, "consumer") for i, c in enumerate(model.consumer_nodes)]
+        if model.consumer_data is None:
+            self.consumers = SeriesView([], CONSUMER_VARIABLES, np.zeros((0, 0, 3)), 0)
+        else:
+            self.consumers = SeriesView(
+                consumers, CONSUMER_VARIABLES, model.consumer_data[r], model.rows
+            )
+        self._demand = model.total_demand[r]
+
+    def demand_series(self) -> np.ndarray:
+        return self._demand[: self.rows]
+
+    def to_frame(self, tiers: dict | None = None) -> pd.DataFrame:
+        return Recorder.to_frame(self, tiers)  # type: ignore[arg-type]
+
+    _frame = staticmethod(Recorder._frame)
+
+
+class _FirstStart:
+    def __init__(self, start: int | None) -> None:
+        self._start = start
+
+    def first_start(self) -> int | None:
+        return self._start
+
+    def __bool__(self) -> bool:
+        return self._start is not None
+
+
+class ReplicationView:
+    """Replication r of a batch, with the parts of ``SupplyChainModel`` that metrics read."""
+
+    def __init__(self, model: BatchModel, r: int) -> None:
+        self.recorder = RecorderView(model, r)
+        self.topology = model.topology
+        self.warm_up = model.warm_up
+        self.disruptions = _FirstStart(model.first_start()[r])
+        self.seed = model.seeds[r]
+
+    def summary(self, warm_up: int | None = None) -> dict[str, float]:
+        from . import metrics
+
+        return metrics.summary(self, warm_up)
+
+    def timeseries(self) -> pd.DataFrame:
+        return self.recorder.to_frame(self.topology.tiers)
