@@ -20,7 +20,7 @@ from pullchain.network.schema import validate_network
 from pullchain.network.sums import ordered_sum_rows
 from pullchain.network.topology import Topology
 
-from . import build
+from . import build, metrics
 from .batch_demand import BatchDemand
 from .batch_disruptions import NEVER, BatchDisruptions
 from .batch_firms import BatchFirm, Lane
@@ -89,9 +89,10 @@ class BatchModel:
         self._sources = [f for f in self.firms if f.kind == "supplier"]
         opening = self.ledger()
         self.entered = opening["held"] + opening["in_transit"]
-        self.data = np.zeros((reps, horizon, len(self.firms), len(FIRM_VARIABLES)))
+        # Recorded per period as (variables, agents, replications), written whole each period.
+        self.data = np.zeros((horizon, len(FIRM_VARIABLES), len(self.firms), reps))
         self.consumer_data = (
-            np.zeros((reps, horizon, len(self.consumer_nodes), len(CONSUMER_VARIABLES)))
+            np.zeros((horizon, len(CONSUMER_VARIABLES), len(self.consumer_nodes), reps))
             if record_consumers
             else None
         )
@@ -207,19 +208,36 @@ class BatchModel:
         self._record(t, demand)
 
     def _record(self, t: int, demand: np.ndarray) -> None:
-        block = np.empty((len(self.firms), len(FIRM_VARIABLES), self.reps))
+        row = self.data[t]
         for f, firm in enumerate(self.firms):
             for v, name in enumerate(FIRM_VARIABLES):
-                block[f, v] = getattr(firm, name)
-        self.data[:, t] = block.transpose(2, 0, 1)
+                row[v, f] = getattr(firm, name)
         self.total_demand[:, t] = np.ascontiguousarray(demand.T).sum(axis=1)
         if self.consumer_data is not None:
             waiting = np.where(
                 self.backorder[:, None], self.total_consumer_demand - self.total_bought, 0.0
             )
-            cblock = np.stack([demand, self.bought, waiting], axis=1)  # (C, 3, R)
-            self.consumer_data[:, t] = cblock.transpose(2, 0, 1)
+            self.consumer_data[t] = np.stack([demand, self.bought, waiting])
         self.rows = t + 1
+
+    def series(self, variable: str) -> np.ndarray:
+        """One firm variable of every replication: (replications, firms, periods)."""
+        v = FIRM_VARIABLES.index(variable)
+        return np.ascontiguousarray(self.data[: self.rows, v].transpose(2, 1, 0))
+
+    def record(self) -> metrics.Record:
+        """What the metrics read, for every replication at once."""
+        return metrics.Record(
+            series={v: self.series(v) for v in metrics.SERIES},
+            demand=self.total_demand[:, : self.rows],
+            firms=metrics.Firms.of(self.firms, self.topology.tiers),
+            warm_up=self.warm_up,
+            shock_start=self.first_start(),
+        )
+
+    def summaries(self, warm_up: int | None = None) -> dict[str, np.ndarray]:
+        """Every summary metric, one value per replication (``metrics.summaries``)."""
+        return metrics.summaries(self.record(), warm_up)
 
     # -- bookkeeping views -----------------------------------------------------------------------
     def ledger(self) -> dict[str, np.ndarray]:

@@ -72,14 +72,14 @@ class RecorderView:
             for f in model.firms
         ]
         self.rows = model.rows
-        self.firms = SeriesView(firms, FIRM_VARIABLES, model.data[r], model.rows)
+        data = np.ascontiguousarray(model.data[:, :, :, r].transpose(0, 2, 1))
+        self.firms = SeriesView(firms, FIRM_VARIABLES, data, model.rows)
         consumers = [AgentProfile(1 + i, c, "consumer") for i, c in enumerate(model.consumer_nodes)]
         if model.consumer_data is None:
             self.consumers = SeriesView([], CONSUMER_VARIABLES, np.zeros((0, 0, 3)), 0)
         else:
-            self.consumers = SeriesView(
-                consumers, CONSUMER_VARIABLES, model.consumer_data[r], model.rows
-            )
+            data = np.ascontiguousarray(model.consumer_data[:, :, :, r].transpose(0, 2, 1))
+            self.consumers = SeriesView(consumers, CONSUMER_VARIABLES, data, model.rows)
         self._demand = model.total_demand[r]
 
     def demand_series(self) -> np.ndarray:
