@@ -102,7 +102,9 @@ class LocalProcesses:
         # when a pool is rebuilt after a worker died; where there is none, spawn.
         if "forkserver" in multiprocessing.get_all_start_methods():
             self._ctx = multiprocessing.get_context("forkserver")
-            self._ctx.set_forkserver_preload(["pullchain.runs.execute", "pullchain.runs.model"])
+            self._ctx.set_forkserver_preload(
+                ["pullchain.runs.execute", "pullchain.runs.model", "pullchain.runs.batch_model"]
+            )
         else:
             self._ctx = multiprocessing.get_context("spawn")
 

@@ -102,6 +102,13 @@ class _FirstStart:
         return self._start is not None
 
 
+def model_series(view: ReplicationView) -> dict[str, np.ndarray]:
+    """``SupplyChainModel.model_series`` of one replication."""
+    from . import metrics
+
+    return metrics.chain_series(view.recorder, view.topology.tiers)
+
+
 class ReplicationView:
     """Replication r of a batch, with the parts of ``SupplyChainModel`` that metrics read."""
 
@@ -111,6 +118,13 @@ class ReplicationView:
         self.warm_up = model.warm_up
         self.disruptions = _FirstStart(model.first_start()[r])
         self.seed = model.seeds[r]
+        self.firms = self.recorder.firms.agents
+
+    def recorded_periods(self) -> int:
+        return self.recorder.rows
+
+    def model_series(self) -> dict[str, np.ndarray]:
+        return model_series(self)
 
     def summary(self, warm_up: int | None = None) -> dict[str, float]:
         from . import metrics

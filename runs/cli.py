@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare at equal service: tune each regime's chain-wide safety factor to this "
         "consumer fill rate first (e.g. 0.98; 'off' for none; default: the scenario's)",
     )  # fmt: skip
+    _engine_option(cmp)
 
     front = sub.add_parser(
         "frontier", help="the inventory-service frontier: fill rate against stock and cost",
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on a Dask scheduler, e.g. tcp://host:8786")  # fmt: skip
     sweep.add_argument("--quiet", action="store_true", help="no progress or messages on stderr")
+    _engine_option(sweep)
 
     report = sub.add_parser(
         "report", help="paired regime differences of a sweep, per cell, with figures",
@@ -210,6 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where classroom games are kept (default: "
                      "~/.local/share/pullchain/games)")  # fmt: skip
     return parser
+
+
+def _engine_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine", choices=["auto", "batch", "agents"], default="auto",
+        help="batch: replications stepped together as arrays (fast); agents: one agent model "
+        "per run; auto (default): batch where it covers the scenario. Same results.",
+    )  # fmt: skip
 
 
 def _int_at_least(flag: str, minimum: int, maximum: int = INT_MAX) -> Callable[[str], int]:
@@ -459,13 +469,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     scenario = load_scenario(args)
     replications = args.replications or scenario.replications
     resolved = scenario.resolved(replications=replications)
-    resolved.model(regime=resolved.shared_regime)  # check the regime before any run
+    resolved.regime(resolved.shared_regime)  # check the regime before any run
     check_out(args.out)
     if args.plot is not None:
         _check_plot_path(args.plot)
     total = None if resolved.service else 2 * replications  # tuning: as many as it takes
     with _progress(args, total, f"{scenario.name}: opaque vs transparent") as bar:
-        comparison = compare(resolved, replications=replications, progress=bar.update)
+        comparison = compare(
+            resolved, replications=replications, progress=bar.update, engine=args.engine,
+            say=lambda message: _say(args, message),
+        )  # fmt: skip
     table = comparison.table()
     if args.plot is not None:
         from .plots import save_comparison_figure
@@ -620,7 +633,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError("sweep: --workers is for local processes; a --scheduler brings its own")
     sweep = load_sweep(args.file)
     outcome = run_sweep(
-        sweep, args.out, workers=args.workers, scheduler=args.scheduler,
+        sweep, args.out, workers=args.workers, scheduler=args.scheduler, engine=args.engine,
         progress=lambda total: _progress(args, total, f"sweep {sweep.name}"),
         say=lambda message: _say(args, message),
     )  # fmt: skip

@@ -17,13 +17,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .model import SupplyChainModel
 from .scenarios import Scenario, check_service
 from .service import TOLERANCE, Tuning, tune_service
+
+if TYPE_CHECKING:
+    from .model import SupplyChainModel
 
 # Two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom.
 _T975 = [
@@ -125,27 +128,46 @@ def compare(
     service: float | bool | None = None,
     tolerance: float = TOLERANCE,
     progress: Callable[[int], None] | None = None,
+    engine: str = "auto",
+    say: Callable[[str], None] = lambda message: None,
 ) -> Comparison:
-    """Run the paired comparison; ``progress(n)`` is called after each run.
+    """Run the paired comparison; ``progress(n)`` is called as runs finish.
 
     ``service``: a consumer fill rate in (0, 1) to compare the regimes at (each tuned to
     it within ``tolerance``), ``False`` for none, or None for the scenario's ``service``.
+    ``engine``: ``batch`` steps every run in lockstep (``pullchain.runs.batch``),
+    ``agents`` runs each on the agent model, ``auto`` (default) the batch engine where it
+    covers the scenario (``say`` is told when it does not). The table is the same.
     """
+    from .batch import choose, run_batch
+
     replications = scenario.replications if replications is None else replications
     seed = scenario.seed if seed is None else seed
     regimes = regimes or ("opaque", scenario.shared_regime)
     service = scenario.service if service is None else check_service("service", service)
     if service:
         seeds = replication_seeds(seed, replications)
-        return _at_equal_service(scenario, seeds, regimes, service, tolerance, progress)
-    rows, examples = [], {}
-    for r, regime, s, model in run_pairs(scenario, replications, seed, regimes):
-        rows.append({"replication": r, "regime": regime, "seed": s, **model.summary()})
-        if r == 0:
-            examples[regime] = model  # drawn in the figure
-        if progress:
-            progress(1)
+        return _at_equal_service(scenario, seeds, regimes, service, tolerance, progress, engine)
     seeds = replication_seeds(seed, replications)
+    rows, examples = [], {}
+    if choose(engine, scenario, regimes, say) == "batch":
+        pairs = [(regime, s) for s in seeds for regime in regimes]
+        results = run_batch(scenario, pairs, keep=lambda i: i < len(regimes))
+        for i, result in enumerate(results):
+            r = i // len(regimes)
+            rows.append({"replication": r, "regime": result.regime, "seed": result.seed,
+                         **result.summary})  # fmt: skip
+            if result.view is not None:
+                examples[result.regime] = result.view  # drawn in the figure
+        if progress:
+            progress(len(results))
+    else:
+        for r, regime, s, model in run_pairs(scenario, replications, seed, regimes):
+            rows.append({"replication": r, "regime": regime, "seed": s, **model.summary()})
+            if r == 0:
+                examples[regime] = model  # drawn in the figure
+            if progress:
+                progress(1)
     return Comparison(scenario, regimes, seeds, pd.DataFrame(rows), examples)
 
 
@@ -156,12 +178,19 @@ def _at_equal_service(
     service: float,
     tolerance: float,
     progress: Callable[[int], None] | None,
+    engine: str = "auto",
 ) -> Comparison:
     """Tune each regime to ``service``, then compare the runs at the tuned factors."""
     tunings = {
         regime: tune_service(
-            scenario, service, regime=regime, seeds=seeds, tolerance=tolerance, progress=progress
-        )
+            scenario,
+            service,
+            regime=regime,
+            seeds=seeds,
+            tolerance=tolerance,
+            progress=progress,
+            engine=engine,
+        )  # fmt: skip
         for regime in regimes
     }
     rows = []

@@ -4,6 +4,9 @@ A run depends on nothing but its row (base scenario, parameter values, regime, s
 so every backend gives the same results bit for bit. A run that raises is recorded as
 ``failed`` with its error; it never stops the chunk.
 
+A cell's runs run as one batch where the batch engine covers them (``pullchain.runs.batch``:
+replications in lockstep, each run's row the agent model's, bit for bit).
+
 A cell compared at equal service (its scenario has a ``service``) is run as a group: all
 replications of one cell and regime, tuned together (``pullchain.runs.service``), whose
 rows are the runs at the tuned factor, with ``tuned_safety_factor`` and ``tuning_runs``
@@ -28,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 from pullchain.network.errors import ConfigError
 from pullchain.network.limits import applied
 
-from . import store
 from .plugins import load_plugins
 from .scenarios import Scenario
 from .sweep_file import Run
@@ -36,6 +38,7 @@ from .sweep_file import Run
 if TYPE_CHECKING:
     from .model import SupplyChainModel
 
+MIN_BATCH = 3  # fewer runs of a cell than this run faster one agent model each
 WORKER_DIED = "the worker process running it died (killed by a signal, or out of memory)"
 """Recorded as ``WorkerDied: ...``; such a run is tried again when the sweep resumes."""
 
@@ -50,15 +53,22 @@ class Task:
     imports: list[str]
     plugins: dict[str, str]
     limits: dict[str, str] = field(default_factory=dict)  # limits.current() of the driver
+    engine: str = "auto"  # batch: a cell's runs in lockstep; agents: one model per run
 
 
 def run_chunk(task: Task) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
-    """Run a chunk of runs; never raises for a run's error (that run is recorded as failed)."""
+    """Run a chunk of runs; never raises for a run's error (that run is recorded as failed).
+
+    With the batch engine, the runs of each cell run as one batch; a cell the batch
+    engine does not cover (``engine = "auto"``), or a batch that fails, runs one agent
+    model per run, so each run gets its own row and its own error.
+    """
     with applied(task.limits):
         load_plugins(task.imports, task.plugins)
         cache: dict[tuple, Scenario] = {}
         results: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
         groups: dict[tuple, list[Run]] = {}
+        plain: list[Run] = []
         for run in task.runs:
             try:
                 tuned = bool(_cell_scenario(task.base, run, cache).service)
@@ -67,10 +77,61 @@ def run_chunk(task: Task) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
             if tuned:
                 groups.setdefault((run.params, run.regime), []).append(run)
             else:
+                plain.append(run)
+        if task.engine == "agents":
+            for run in plain:
                 results[run.key] = execute(task.base, run, task.record_every, cache)
+        else:
+            for cell in group_cells(plain):
+                done = execute_cell(task.base, cell, task.record_every, task.engine, cache)
+                results.update((run.key, out) for run, out in zip(cell, done, strict=True))
         for group in groups.values():
-            results.update(execute_tuned(task.base, group, task.record_every, cache))
+            results.update(execute_tuned(task.base, group, task.record_every, cache, task.engine))
         return [results[run.key] for run in task.runs]
+
+
+def group_cells(runs: list[Run]) -> list[list[Run]]:
+    """Consecutive runs of the same cell, together."""
+    groups: list[list[Run]] = []
+    for run in runs:
+        if groups and groups[-1][0].params == run.params:
+            groups[-1].append(run)
+        else:
+            groups.append([run])
+    return groups
+
+
+def execute_cell(
+    base: Scenario, runs: list[Run], record_every: int, engine: str, cache: dict
+) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """The runs of one cell, as one batch where the batch engine covers them."""
+    from .batch import choose, run_batch
+
+    start = time.perf_counter()
+    try:
+        scenario = _cell_scenario(base, runs[0], cache)
+        regimes = list(dict.fromkeys(run.regime for run in runs))
+        few = engine == "auto" and len(runs) < MIN_BATCH  # one agent model is faster
+        network = None if few else scenario.network()
+        if few or choose(engine, scenario, regimes, lambda message: None, network) == "agents":
+            return [execute(base, run, record_every, cache) for run in runs]
+        pairs = [(run.regime, run.seed) for run in runs]
+        results = run_batch(scenario, pairs, series=bool(record_every), network=network)
+    except (Exception, SystemExit):  # each run again, alone: its own row and error
+        if engine == "batch":
+            return [execute(base, run, record_every, cache, engine="batch") for run in runs]
+        return [execute(base, run, record_every, cache) for run in runs]
+    share = (time.perf_counter() - start) / len(runs)  # the batch's time, shared equally
+    out = []
+    for run, result in zip(runs, results, strict=True):
+        row = _row(run)
+        row.update(status="ok", error=None, traceback=None)
+        row.update(result.summary)
+        row["elapsed_s"] = share
+        row["worker"] = _worker_name()
+        series = _sampled(result.series, run.key, record_every) if record_every else None
+        out.append((row, series))
+    return out
 
 
 def _worker_name() -> str:
@@ -106,19 +167,35 @@ def _row(run: Run) -> dict[str, Any]:
 
 
 def execute(
-    base: Scenario, run: Run, record_every: int = 0, cache: dict | None = None
+    base: Scenario,
+    run: Run,
+    record_every: int = 0,
+    cache: dict | None = None,
+    engine: str = "agents",
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """One run: its row (status, error, metrics) and, if asked, its time series."""
+    """One run: its row (status, error, metrics) and, if asked, its time series.
+
+    ``engine = "batch"``: a batch of one run (its error, if the batch engine cannot run it).
+    """  # fmt: skip
     start = time.perf_counter()
     row = _row(run)
     series = None
     try:
         scenario = _cell_scenario(base, run, cache)
-        model = scenario.model(regime=run.regime, seed=run.seed, record_consumers=False)
-        model.run_model()
-        metrics = model.summary()
-        if record_every:
-            series = _series(model, run.key, record_every)
+        if engine == "batch":
+            from .batch import choose, run_batch
+
+            choose("batch", scenario, [run.regime], lambda message: None)
+            (result,) = run_batch(scenario, [(run.regime, run.seed)], series=bool(record_every))
+            metrics = result.summary
+            if record_every:
+                series = _sampled(result.series, run.key, record_every)
+        else:
+            model = scenario.model(regime=run.regime, seed=run.seed, record_consumers=False)
+            model.run_model()
+            metrics = model.summary()
+            if record_every:
+                series = _sampled(model.model_series(), run.key, record_every)
         row.update(status="ok", error=None, traceback=None)
         row.update({k: float(v) for k, v in metrics.items()})
     except (Exception, SystemExit) as err:  # a plug-in's sys.exit fails its run, no more
@@ -133,7 +210,11 @@ def execute(
 
 
 def execute_tuned(
-    base: Scenario, runs: list[Run], record_every: int = 0, cache: dict | None = None
+    base: Scenario,
+    runs: list[Run],
+    record_every: int = 0,
+    cache: dict | None = None,
+    engine: str = "agents",
 ) -> dict[str, tuple[dict[str, Any], dict[str, Any] | None]]:
     """The replications of one cell and regime, tuned to the cell's service target: each
     run's row at the tuned factor (every row failed, with the error, if tuning fails).
@@ -148,8 +229,9 @@ def execute_tuned(
     out = {}
     try:
         tuning = tune_service(
-            scenario, scenario.service, regime=runs[0].regime, seeds=[r.seed for r in runs]
-        )
+            scenario, scenario.service, regime=runs[0].regime, seeds=[r.seed for r in runs],
+            engine=engine,
+        )  # fmt: skip
         tuned = scenario.with_overrides({"safety_factor": tuning.safety_factor})
         for run, metrics in zip(runs, tuning.best.summaries, strict=True):
             row = _row(run)
@@ -160,7 +242,7 @@ def execute_tuned(
             if record_every:
                 model = tuned.model(regime=run.regime, seed=run.seed, record_consumers=False)
                 model.run_model()
-                series = _series(model, run.key, record_every)
+                series = _sampled(model.model_series(), run.key, record_every)
             out[run.key] = (row, series)
     except Exception as err:
         for run in runs:
@@ -182,9 +264,9 @@ def _column_value(value: Any) -> Any:
     return json.dumps(value, sort_keys=True) if isinstance(value, list | dict) else value
 
 
-def _series(model: SupplyChainModel, key: str, every: int) -> dict[str, Any]:
-    data = model.model_series()
-    n = model.recorded_periods()
+def _sampled(data: dict[str, Any], key: str, every: int) -> dict[str, Any]:
+    """Every ``every``-th period of a run's model-level series, for the store."""
+    n = len(data["demand"])
     steps = list(range(every, n + 1, every))
     out: dict[str, Any] = {"run_key": [key] * len(steps), "step": steps}
     for name, values in data.items():
@@ -198,14 +280,15 @@ def rerun(
     """Run one row of a sweep again, alone, and return the finished model.
 
     ``base`` is the sweep's base scenario: a ``Scenario``, or a sweep folder (its
-    ``scenario.toml``). The model's ``summary()`` equals the row's metrics exactly (a
-    tuned row runs at its ``tuned_safety_factor``).
+    ``scenario.toml``). The model's ``summary()`` equals the row's metrics exactly.
 
     A sweep folder's manifest holds the source code of the sweep's plug-ins (its
     ``imports``). That code is executed only with ``trust_code=True``: a folder someone
     sent you could hold any code. Without it, import the plug-ins yourself first (or
     pass the flag once you have read them in ``manifest.json``, key ``plugins``).
     """
+    from . import store  # pandas and pyarrow: only the driver and a rerun need them
+
     row = dict(row)
     untrusted: list[str] = []
     if not isinstance(base, Scenario):
@@ -223,9 +306,6 @@ def rerun(
     params = json.loads(row["params"]) if isinstance(row.get("params"), str) else {}
     try:
         scenario = scenario_for(base, params)
-        tuned = row.get("tuned_safety_factor")
-        if tuned is not None and not math.isnan(float(tuned)):  # a run at its tuned factor
-            scenario = scenario.with_overrides({"safety_factor": float(tuned)})
         model = scenario.model(regime=row["regime"], seed=int(row["seed"]), record_consumers=False)
     except ConfigError as err:
         if not untrusted:
@@ -241,6 +321,8 @@ def rerun(
 
 
 def died(run: Run) -> tuple[dict[str, Any], None]:
+    from . import store
+
     return {
         "run_key": run.key, "cell": run.cell, "regime": run.regime,
         "replication": run.replication, "seed": run.seed,

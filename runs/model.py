@@ -241,16 +241,7 @@ class SupplyChainModel(mesa.Model):
     # -- model-level series, for Mesa's DataCollector and SolaraViz --------------------
     def model_series(self) -> dict[str, np.ndarray]:
         """Chain totals per recorded period: consumer demand, stock, backlog, cost, orders."""
-        rec = self.recorder
-        out = {
-            "demand": rec.demand_series(),
-            "on_hand": rec.firms.series("on_hand").sum(axis=1),
-            "backlog": rec.firms.series("backlog").sum(axis=1),
-            "cost": np.cumsum(rec.firms.series("period_cost").sum(axis=1)),
-        }
-        for tier, orders in metrics.tier_orders(rec, self.topology.tiers).items():
-            out[f"orders_tier{tier}"] = orders
-        return out
+        return metrics.chain_series(self.recorder, self.topology.tiers)
 
     def recorded_periods(self) -> int:
         """How many periods the recorder holds."""

@@ -111,9 +111,22 @@ def evaluate(
     seeds: Sequence[int],
     safety_factor: float,
     progress: Callable[[int], None] | None = None,
+    engine: str = "auto",
 ) -> Evaluation:
-    """Run ``regime`` on every seed with the chain-wide ``safety_factor``."""
+    """Run ``regime`` on every seed with the chain-wide ``safety_factor``: the seeds as one
+    batch where the batch engine covers the scenario (``engine``, as in ``compare``), one
+    agent model per seed otherwise; the same summaries either way."""
+    from .batch import choose, run_batch
+
     tuned = scenario.with_overrides({"safety_factor": float(safety_factor)})
+    network = tuned.network() if engine != "agents" else None
+    if choose(engine, tuned, [regime], lambda message: None, network) == "batch":
+        results = run_batch(
+            tuned, [(regime, s) for s in seeds], keep=lambda i: i == 0, network=network
+        )
+        if progress:
+            progress(len(results))
+        return Evaluation(float(safety_factor), [r.summary for r in results], results[0].view)
     summaries, example = [], None
     for r, seed in enumerate(seeds):
         model = tuned.model(regime=regime, seed=seed, record_consumers=False)
@@ -134,9 +147,11 @@ def tune_service(
     seeds: Sequence[int],
     tolerance: float = TOLERANCE,
     progress: Callable[[int], None] | None = None,
+    engine: str = "auto",
 ) -> Tuning:
     """The chain-wide safety factor at which ``regime`` serves ``target`` of consumer demand
-    at once, on average over ``seeds``; deterministic for given seeds.
+    at once, on average over ``seeds``; deterministic for given seeds. Each factor's runs
+    are one batch where the batch engine covers the scenario (``engine``).
 
     Raises:
         ConfigError: a target outside (0, 1), or one no safety factor up to 8 reaches.
@@ -151,7 +166,7 @@ def tune_service(
 
     def gap(z: float) -> float:
         if z not in tried:
-            tried[z] = evaluate(scenario, regime, seeds, z, progress)
+            tried[z] = evaluate(scenario, regime, seeds, z, progress, engine)
         fill = tried[z].fill_rate
         if abs(fill - target) <= tolerance:
             raise _Reached

@@ -38,6 +38,7 @@ from pullchain.network.errors import ConfigError
 
 from . import __version__, store
 from .backends import Chunk, make_backend
+from .batch import choose
 from .execute import Task, rerun
 from .folder_lock import FolderLock
 from .sweep_file import Run, Sweep, load_sweep, parse_sweep
@@ -68,13 +69,35 @@ class Outcome:
         return self.done_before + self.ran >= self.total
 
 
-def chunk_runs(runs: Iterable[Run], count: int, workers: int) -> Iterator[Chunk]:
+def chunk_runs(
+    runs: Iterable[Run], count: int, workers: int, engine: str = "agents", per_cell: int = 1
+) -> Iterator[Chunk]:
     """The ``count`` runs in chunks of about an eighth of a worker's share: few round
-    trips, yet an even finish. Chunks are made as they are asked for."""
-    size = max(1, count // (workers * 8))
-    runs = iter(runs)
-    while chunk := list(itertools.islice(runs, size)):
-        yield Chunk(chunk)
+    trips, yet an even finish. Chunks are made as they are asked for.
+
+    For the batch engine (a chunk's runs of one cell run as one batch), about a quarter of
+    a worker's share, of whole cells (``per_cell`` runs each) where cells are smaller than
+    that, else pieces of one cell, so that every worker has a share of a big one.
+    """
+    if engine == "agents":
+        size = max(1, count // (workers * 8))
+        runs = iter(runs)
+        while chunk := list(itertools.islice(runs, size)):
+            yield Chunk(chunk)
+        return
+    size = max(1, math.ceil(count / (workers * 4)))
+    current: list[Run] = []
+    for run in runs:
+        if current and run.cell != current[-1].cell:
+            if len(current) + per_cell > size:  # the next cell would overflow the chunk
+                yield Chunk(current)
+                current = []
+        elif len(current) >= size:  # a piece of a big cell
+            yield Chunk(current)
+            current = []
+        current.append(run)
+    if current:
+        yield Chunk(current)
 
 
 def chunk_groups(runs: Iterable[Run]) -> Iterator[Chunk]:
@@ -197,12 +220,15 @@ def run_sweep(
     backend: Any = None,
     progress: Callable[[int], Any] | None = None,
     say: Callable[[str], None] = lambda message: None,
+    engine: str = "auto",
 ) -> Outcome:
     """Run (or resume) ``sweep`` into the folder ``out``.
 
     Everything is checked before the first run (the folder, the manifest of a sweep
     being resumed, the scheduler). ``progress(total)`` returns a context manager with
-    ``update(n)`` (a tqdm bar), fed as runs finish.
+    ``update(n)`` (a tqdm bar), fed as runs finish. ``engine`` as in ``compare``: each
+    cell's runs as one batch (``batch``, ``auto`` where the batch engine covers the cell)
+    or one agent model per run (``agents``); the results are the same table.
     """
     out = Path(out)
     check_out(out)
@@ -210,7 +236,7 @@ def run_sweep(
     try:
         out.mkdir(exist_ok=True)
         with FolderLock(out, say):
-            return _run_locked(sweep, out, workers, scheduler, backend, progress, say)
+            return _run_locked(sweep, out, workers, scheduler, backend, progress, say, engine)
     except OSError as err:  # a full disk, a read-only folder: the machine's, not a bug
         if err.filename is None and err.errno not in STORAGE_ERRNOS:
             raise
@@ -233,6 +259,7 @@ def _run_locked(
     backend: Any,
     progress: Callable[[int], Any] | None,
     say: Callable[[str], None],
+    engine: str,
 ) -> Outcome:
     done = prepare_folder(sweep, out, say)
     outcome = Outcome(total=sweep.n_runs, done_before=len(done), out=out)
@@ -240,7 +267,9 @@ def _run_locked(
     if n_todo <= 0:
         return outcome
     todo = (r for r in sweep.runs() if r.key not in done)
-    backend = backend or make_backend(workers, scheduler)
+    # Checked before any run (a cell may still fall back to the agent model under auto).
+    chosen = choose(engine, sweep.base, sweep.regimes, say)
+    backend = backend or make_backend(workers, scheduler, chosen)
     if hasattr(backend, "say"):
         backend.say = say
     try:
@@ -257,14 +286,20 @@ def _run_locked(
             + (f", {outcome.done_before} already done" if outcome.done_before else "")
             + f"; running {n_todo} on {outcome.backend}")  # fmt: skip
         tuned = sweep.tunes  # then a chunk is one cell and regime: tuned, written, resumed whole
-        chunks = chunk_groups(todo) if tuned else chunk_runs(todo, n_todo, backend.workers)
+        per_cell = len(sweep.regimes) * sweep.replications
+        chunks = (
+            chunk_groups(todo)
+            if tuned
+            else chunk_runs(todo, n_todo, backend.workers, chosen, per_cell)
+        )
         types_ = sweep.param_types()
         settings = limits.current()  # the limits the user raised travel to every worker
 
         def make_task(some: list[Run]) -> Task:
             return Task(
-                sweep.base, some, sweep.record_every, sweep.imports, sweep.plugins, settings
-            )
+                sweep.base, some, sweep.record_every, sweep.imports, sweep.plugins, settings,
+                engine,
+            )  # fmt: skip
 
         start = time.perf_counter()
         bar = progress(n_todo) if progress else contextlib.nullcontext()

@@ -1,0 +1,225 @@
+"""The batch engine: many replications of one scenario stepped together, the fast path.
+
+``run_batch(scenario, runs)`` runs a list of (regime, seed) pairs of one scenario and
+returns one result per run, in order: its summary and, if asked, its model-level series.
+The runs are stepped in lockstep as arrays (``BatchModel``, runs/batch_model.py), each
+replication drawing the agent model's very streams for its seed, and each summary equals
+the one ``SupplyChainModel`` gives for that regime and seed, bit for bit (tests/test_batch.py).
+
+Which engine runs is decided in one place, ``unsupported``: the batch engine covers the
+built-in core (every network, the built-in policies, forecasts, demand processes,
+allocation rules, regimes and their knobs, order shaping, disruptions, costs and money)
+and hands anything else (a researcher's class, shortage gaming) back to the agent model,
+with one line saying why. ``run_many`` is what compare and sweeps call: batch where it
+can, agents where it must, ``engine`` to insist on one.
+
+Memory is bounded: a batch whose replications would hold more than ``BATCH_BYTES`` is
+split into batches that do not, before anything is allocated.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pullchain.agents.allocation import ALLOCATIONS
+from pullchain.agents.demand import DEMANDS
+from pullchain.agents.forecasts import FORECASTS
+from pullchain.agents.policies import POLICIES, OrderUpTo
+from pullchain.network.errors import ConfigError
+from pullchain.network.regimes import InformationRegime
+
+from . import batch_allocation, batch_demand, batch_policies
+from .recorder import CONSUMER_VARIABLES, FIRM_VARIABLES
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from .scenarios import Scenario
+
+ENGINES = ("auto", "batch", "agents")
+BATCH_BYTES = 512 * 2**20
+"""Memory one batch may hold (``PULLCHAIN_BATCH_BYTES`` overrides it); bigger ones are split."""
+
+
+def batch_bytes() -> int:
+    text = os.environ.get("PULLCHAIN_BATCH_BYTES", "").strip()
+    if not text:
+        return BATCH_BYTES
+    try:
+        value = int(float(text))
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError("PULLCHAIN_BATCH_BYTES", text, "a positive number of bytes")
+    return value
+
+
+# -- which engine ------------------------------------------------------------------------------
+_REGIME_METHODS = ("bind", "observe", "needs", "_covered")
+
+
+def unsupported(
+    network: nx.DiGraph,
+    regimes: Sequence[InformationRegime] = (),
+    agent_classes: dict | None = None,
+) -> str | None:
+    """Why the batch engine cannot run this scenario, in one line; None when it can.
+
+    It decides from the registered names and classes: every node's policy, forecast,
+    allocation rule and demand process must be a built-in (the very class the registry
+    held at import), every regime the built-in ``InformationRegime`` or a subclass that
+    only changes its defaults, and no agent class replaced.
+    """
+    if agent_classes:
+        from .model import AGENT_CLASSES  # only when a class was given: Mesa is slow to import
+
+        for kind, cls in agent_classes.items():
+            if AGENT_CLASSES.get(kind) is not cls:
+                return f"agent class {cls.__name__} for {kind}s"
+    for regime in regimes:
+        for method in _REGIME_METHODS:
+            if getattr(type(regime), method) is not getattr(InformationRegime, method):
+                return f"information regime {regime.name!r} ({type(regime).__name__}.{method})"
+    for node, attrs in network.nodes(data=True):
+        where = f"node {node!r}"
+        if attrs["kind"] == "consumer":
+            cls = DEMANDS.get(attrs["demand"], f"{where}.demand")
+            if cls not in batch_demand.BUILT_IN:
+                return f"{where}: demand process {attrs['demand']!r} ({cls.__name__})"
+            continue
+        cls = POLICIES.get(attrs["policy"], f"{where}.policy")
+        if cls not in batch_policies.POLICIES:
+            return f"{where}: ordering policy {attrs['policy']!r} ({cls.__name__})"
+        if cls is OrderUpTo:
+            name = attrs["policy_params"].get("forecast", "moving_average")
+            forecast = FORECASTS.get(name, f"{where}.policy_params.forecast")
+            if forecast not in batch_policies.FORECASTS:
+                return f"{where}: forecast {name!r} ({forecast.__name__})"
+        params = attrs["policy_params"]
+        for name in ("safety_factor", "service_level", "fill_rate", "hold_periods", "integer"):
+            if params.get(name):
+                return f"{where}: {name} (not vectorised yet)"
+        if attrs.get("in_transit_holding"):
+            return f"{where}: in_transit_holding (not vectorised yet)"
+        rule = ALLOCATIONS.get(attrs["allocation"], f"{where}.allocation")
+        if rule not in batch_allocation.RULES:
+            return f"{where}: allocation rule {attrs['allocation']!r} ({rule.__name__})"
+        if attrs["gaming"] > 1:
+            return f"{where}: shortage gaming (gaming = {attrs['gaming']:g})"
+    return None
+
+
+# -- memory -------------------------------------------------------------------------------------
+def bytes_per_replication(network: nx.DiGraph, horizon: int, record_consumers: bool) -> int:
+    """What one replication of a batch holds at most: its record, state and streams."""
+    kinds = [k for _, k in network.nodes(data="kind")]
+    n_consumers = kinds.count("consumer")
+    n_firms = len(kinds) - n_consumers
+    lanes = network.number_of_edges()
+    slots = sum(d["lead_time"] + d["order_delay"] + 3 for _, _, d in network.edges(data=True))
+    record = horizon * (n_firms * len(FIRM_VARIABLES) + 2)
+    if record_consumers:
+        record += horizon * n_consumers * len(CONSUMER_VARIABLES)
+    state = 60 * n_firms + 8 * lanes + slots + 12 * n_consumers
+    from .build import demand_process
+
+    processes = [
+        demand_process(network, n) for n, k in network.nodes(data="kind") if k == "consumer"
+    ]
+    streams = batch_demand.demand_bytes(processes, horizon)
+    return 8 * (2 * record + state) + streams  # the record is copied once to summarise
+
+
+def split(n_runs: int, per_replication: int, limit: int | None = None) -> int:
+    """How many replications one batch may hold; a ConfigError if not even one fits."""
+    limit = batch_bytes() if limit is None else limit
+    if per_replication > limit:
+        raise ConfigError(
+            "batch",
+            f"one replication needs {per_replication / 2**20:.1f} MiB",
+            f"at most {limit / 2**20:.0f} MiB per batch (set PULLCHAIN_BATCH_BYTES to allow "
+            "more, or record less)",
+        )
+    return max(1, min(n_runs, limit // max(per_replication, 1)))
+
+
+# -- running -------------------------------------------------------------------------------------
+@dataclass
+class RunResult:
+    """One run of a batch: its summary and, if asked, its model-level series."""
+
+    regime: str
+    seed: int
+    summary: dict[str, float]
+    series: dict[str, np.ndarray] | None = None
+    view: Any = None  # a ReplicationView, when asked to keep one
+
+
+def run_batch(
+    scenario: Scenario,
+    runs: Sequence[tuple[str, int]],
+    *,
+    record_consumers: bool = False,
+    series: bool = False,
+    keep: Callable[[int], bool] = lambda i: False,
+) -> list[RunResult]:
+    """Run (regime, seed) pairs of one scenario in lockstep; one result per run, in order.
+
+    ``series`` adds each run's model-level series (``SupplyChainModel.model_series``);
+    ``keep(i)`` keeps a ``ReplicationView`` of run i (its recorder, for tables and plots).
+    """
+    from .batch_model import BatchModel
+    from .batch_views import ReplicationView, model_series
+
+    network = scenario.network()
+    regimes = {name: scenario.regime(name) for name in dict.fromkeys(r for r, _ in runs)}
+    steps = scenario.steps
+    size = split(len(runs), bytes_per_replication(network, steps, record_consumers))
+    out: list[RunResult] = []
+    for start in range(0, len(runs), size):
+        part = runs[start : start + size]
+        model = BatchModel(
+            network,
+            regimes=[regimes[r] for r, _ in part],
+            seeds=[s for _, s in part],
+            horizon=steps,
+            warm_up=scenario.warm_up,
+            disruptions=scenario.data.get("disruptions", []),
+            record_consumers=record_consumers,
+            validated=True,
+        )
+        model.run()
+        summaries = model.summaries()
+        for r, (regime, seed) in enumerate(part):
+            result = RunResult(regime, seed, {k: float(v[r]) for k, v in summaries.items()})
+            if series or keep(start + r):
+                view = ReplicationView(model, r)
+                if series:
+                    result.series = model_series(view)
+                if keep(start + r):
+                    result.view = view
+            out.append(result)
+        del model
+    return out
+
+
+def choose(
+    engine: str, scenario: Scenario, regimes: Sequence[str], say: Callable[[str], None]
+) -> str:
+    """The engine that runs ``scenario``: ``batch`` or ``agents`` (``auto``: batch if it can)."""
+    if engine not in ENGINES:
+        raise ConfigError("--engine", engine, "one of " + ", ".join(ENGINES))
+    if engine == "agents":
+        return "agents"
+    why = unsupported(scenario.network(), [scenario.regime(r) for r in regimes])
+    if why is None:
+        return "batch"
+    if engine == "batch":
+        raise ConfigError("--engine", "batch", f"a scenario the batch engine covers ({why})")
+    say(f"note: running on the agent model, not the batch engine: {why}")
+    return "agents"
