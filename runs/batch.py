@@ -33,7 +33,7 @@ from pullchain.agents.policies import POLICIES, OrderUpTo
 from pullchain.network.errors import ConfigError
 from pullchain.network.regimes import InformationRegime
 
-from . import batch_allocation, batch_demand, batch_policies
+from . import batch_allocation, batch_demand, batch_policies, metrics
 from .recorder import CONSUMER_VARIABLES, FIRM_VARIABLES
 
 if TYPE_CHECKING:
@@ -194,9 +194,10 @@ def run_batch(
             validated=True,
         )
         model.run()
-        summaries = model.summaries()
+        record = model.record()
+        summaries = metrics.per_run(record, metrics.summaries(record))
         for r, (regime, seed) in enumerate(part):
-            result = RunResult(regime, seed, {k: float(v[r]) for k, v in summaries.items()})
+            result = RunResult(regime, seed, summaries[r])
             if series or keep(start + r):
                 view = ReplicationView(model, r)
                 if series:

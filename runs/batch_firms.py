@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from pullchain.agents.allocation import ByNeed, FirstComeFirstServed
 from pullchain.network.lanes import Lane as AgentLane
 from pullchain.network.sums import ordered_sum_rows
 
@@ -44,19 +45,24 @@ class Lane:
         self.value = np.zeros(reps)  # invoiced this period (bought as shipped, paid at once)
         self.last_fill = np.ones(reps)
         self.extra = np.zeros(reps, dtype=np.int64)
+        self.may_be_late = max_extra > 0  # a disruption can add to the lead time
+        self._columns = np.arange(reps)
 
     def send_order(self, period: int, quantity: np.ndarray) -> None:
         self.orders[(period + self.order_delay) % len(self.orders)] += quantity
 
-    def take_orders(self, period: int) -> np.ndarray:
+    def take_orders(self, period: int, into: np.ndarray) -> None:
+        """Move the orders that reach the supplier now into ``into``."""
         slot = period % len(self.orders)
-        q = self.orders[slot].copy()
+        into[:] = self.orders[slot]
         self.orders[slot] = 0.0
-        return q
 
     def ship(self, period: int, quantity: np.ndarray) -> None:
-        due = (period + self.lead_time + self.extra) % len(self.shipments)
-        self.shipments[due, np.arange(len(due))] += quantity
+        if self.may_be_late:
+            due = (period + self.lead_time + self.extra) % len(self.shipments)
+            self.shipments[due, self._columns] += quantity
+        else:
+            self.shipments[(period + self.lead_time) % len(self.shipments)] += quantity
 
     def take_delivery(self, period: int) -> np.ndarray:
         slot = period % len(self.shipments)
@@ -112,6 +118,8 @@ class BatchFirm:
         self.salvage_value = s["salvage_value"]
         self.policy = lockstep_policy(s["policy"], reps)
         self.allocate = RULES[type(s["allocation"])]
+        self.by_age = self.allocate is RULES[FirstComeFirstServed]  # reads owed_since
+        self.by_need = self.allocate is RULES[ByNeed]  # reads the regime's needs
         shaping = s["shaping"]
         self.shaping = Shaping(shaping, reps, index, self.allow_returns) if shaping.active else None
         self.promotion_ahead = [lane.agent for lane in lanes_in]
@@ -214,17 +222,21 @@ class BatchFirm:
 
     def take_orders(self, period: int, demand: np.ndarray) -> None:
         """Read the orders that reach the firm now (``demand``: the consumers' this period)."""
-        q = np.empty((self.n_out, self.reps))
-        if len(self.to_consumers):
-            q[self.to_consumers] = demand[self.consumers] * self.consumer_shares[:, None]
-        for i, lane in self.firm_out:
-            q[i] = lane.take_orders(period)
+        if len(self.firm_out):
+            q = np.empty((self.n_out, self.reps))
+            if len(self.to_consumers):
+                q[self.to_consumers] = demand[self.consumers] * self.consumer_shares[:, None]
+            for i, lane in self.firm_out:
+                lane.take_orders(period, q[i])
+        else:
+            q = demand[self.consumers] * self.consumer_shares[:, None]
         before = self.owed
-        since = (q != 0) & (before <= 0) & (q + before > 0)
-        self.owed_since = np.where(since, period, self.owed_since)
+        if self.by_age:  # when the oldest unfilled order arrived
+            since = (q != 0) & (before <= 0) & (q + before > 0)
+            self.owed_since = np.where(since, period, self.owed_since)
         self.owed = before + q
         self.orders_in = q
-        self.demand = self.demand + ordered_sum_rows(q)
+        self.demand = ordered_sum_rows(q)  # 0.0 + the sum: the agent's self.demand += demand
         if len(self.waiting):
             new = q[self.waiting]
             slot = period % len(self.wait_left)
@@ -248,21 +260,14 @@ class BatchFirm:
     def _ship(self, period, regime, owed, positive, total, acts, consumer_lanes) -> None:
         backlog_before = total - self.demand
         full = acts & (total <= self.on_hand)
-        short = acts & ~full
-        ship = np.where(full, positive, 0.0)
-        if short.any():
-            needs, visible = regime.needs(self.index, period, self.orders_in)
-            shared = self.allocate(self.on_hand, owed, self.owed_since, needs, visible)
-            ship = np.where(short, shared, ship)
-            fraction = np.where(owed > 0, ship / np.where(owed > 0, owed, 1.0), 1.0)
-            for i, lane in self.firm_out:
-                lane.last_fill = np.where(short, fraction[i], lane.last_fill)
-        relieved = full & self.rationed  # packing slips say: all of it, again
-        if relieved.any():
-            for _, lane in self.firm_out:
-                lane.last_fill = np.where(relieved, 1.0, lane.last_fill)
-        self.rationed = np.where(full, False, np.where(short, True, self.rationed))
-        ship = np.where(ship > 0, ship, 0.0)
+        if full.all():  # nobody short: every claim in full
+            ship = positive
+            if self.rationed.any():  # packing slips say: all of it, again
+                for _, lane in self.firm_out:
+                    lane.last_fill = np.where(self.rationed, 1.0, lane.last_fill)
+                self.rationed = np.zeros(self.reps, dtype=bool)
+        else:
+            ship = self._share_out(period, regime, owed, positive, acts, full)
         if self.price:
             price = self.out_price(period)
             self.revenue = self.revenue + ordered_sum_rows(ship * price)
@@ -279,6 +284,27 @@ class BatchFirm:
         self.shipped = shipped
         filled = np.minimum(np.maximum(shipped - np.maximum(backlog_before, 0.0), 0.0), self.demand)
         self.filled = np.where(acts, filled, 0.0)
+
+    def _share_out(self, period, regime, owed, positive, acts, full) -> np.ndarray:
+        """What to ship where some replications are short: the allocation rule there."""
+        short = acts & ~full
+        ship = np.where(full, positive, 0.0)
+        if short.any():
+            if self.by_need:
+                needs, visible = regime.needs(self.index, period, self.orders_in)
+            else:
+                needs = visible = None
+            shared = self.allocate(self.on_hand, owed, self.owed_since, needs, visible)
+            ship = np.where(short, shared, ship)
+            fraction = np.where(owed > 0, ship / np.where(owed > 0, owed, 1.0), 1.0)
+            for i, lane in self.firm_out:
+                lane.last_fill = np.where(short, fraction[i], lane.last_fill)
+        relieved = full & self.rationed  # packing slips say: all of it, again
+        if relieved.any():
+            for _, lane in self.firm_out:
+                lane.last_fill = np.where(relieved, 1.0, lane.last_fill)
+        self.rationed = np.where(full, False, np.where(short, True, self.rationed))
+        return np.where(ship > 0, ship, 0.0)
 
     def out_price(self, period: int) -> float:
         """The firm's unit price in ``period``, promotions included (``Lane.price_at``)."""
@@ -332,8 +358,8 @@ class BatchFirm:
         """The quantity to order (``Firm.decide``): the policy's answer, shaped or clipped."""
         if 0 <= self.season_end <= period:
             return np.zeros(self.reps)  # the season is over
-        total = ordered_sum_rows(self.orders_in)
-        signal = regime.signal(self.index, period, self.orders_in, total)
+        # self.demand is the sum of the orders that reached the firm: the regime's total.
+        signal = self.signal = regime.signal(self.index, period, self.orders_in, self.demand)
         situation = Situation(
             self.lead_time, self.echelon_lead_time, self.on_hand, self.backlog,
             self.supply_line, signal,
@@ -353,9 +379,8 @@ class BatchFirm:
         if self.kind == "supplier":  # plans production: it starts next period
             self.queue = self.queue + quantity
         else:
-            nonzero = quantity != 0
-            for lane in self.in_lanes:
-                lane.send_order(period, np.where(nonzero, quantity * lane.share, 0.0))
+            for lane in self.in_lanes:  # an order of 0 adds 0.0: nothing
+                lane.send_order(period, quantity * lane.share)
         self.supply_line = self.supply_line + quantity
         self.ordered = quantity
 

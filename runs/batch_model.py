@@ -187,9 +187,14 @@ class BatchModel:
                 to_consumers[ids] = shipped
             firm.count_backlog()
             firm.place_order(t, firm.decide(t, self.regime))
+            self.after_turn(firm, t)
             self.regime.publish_position(t, firm.index, firm.inventory_position)
         self._book_keeping(t, demand)
         self.steps += 1
+
+    def after_turn(self, firm: BatchFirm, t: int) -> None:
+        """Called after each firm's turn, before its position is published (a hook for
+        tests that perturb private data, as an agent subclass would)."""
 
     def _book_keeping(self, t: int, demand: np.ndarray) -> None:
         """Phase 4: same-period deliveries, costs, and the record of the period."""

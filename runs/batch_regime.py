@@ -38,6 +38,9 @@ class FirmView:
     below_shares: np.ndarray  # the fraction of each one's supply that comes from it
     sees_below: np.ndarray  # (len(below), R)
 
+    def __post_init__(self) -> None:
+        self.any_pos = bool(self.sees_pos.any())
+
 
 class BatchRegime:
     """The regimes of a batch's replications, and the board of what the chain publishes."""
@@ -64,6 +67,7 @@ class BatchRegime:
         self.pos = np.zeros((self.depth, len(topology.consumers), reps))
         self.positions = np.zeros((self.depth, len(firms), reps))
         self.views = self._views(topology)
+        self._seen_at: tuple = (-1, None)
 
     def _views(self, topology: Topology) -> list[FirmView]:
         covered: dict = {}
@@ -126,10 +130,11 @@ class BatchRegime:
 
     def _seen(self, t: int) -> tuple[np.ndarray, np.ndarray | int]:
         """Whether the data of period t - delay exists, and the board slot holding it."""
-        seen = t - self.delay
-        if self.same_delay:
-            return seen >= 0, int(seen[0]) % self.depth
-        return seen >= 0, seen % self.depth
+        if self._seen_at[0] != t:
+            seen = t - self.delay
+            slot = int(seen[0]) % self.depth if self.same_delay else seen % self.depth
+            self._seen_at = (t, (seen >= 0, slot))
+        return self._seen_at[1]
 
     def _board(self, board: np.ndarray, slot, rows: np.ndarray) -> np.ndarray:
         """board[slot_r, rows, r] for every replication r: (len(rows), R)."""
@@ -142,6 +147,8 @@ class BatchRegime:
         """The demand signal: echelon POS demand plus the orders of uncovered lanes, where
         POS is seen; the firm's total orders elsewhere (``InformationRegime.observe``)."""
         view = self.views[f]
+        if not view.any_pos:
+            return total
         ok, slot = self._seen(t)
         has = view.sees_pos & ok
         if not has.any():

@@ -32,3 +32,38 @@ def theory_chain(
         if kind != "consumer":
             G.nodes[node]["allow_returns"] = True
     return G
+
+
+ENGINES = ["agents", "batch"]
+
+
+def run_engine(
+    engine: str,
+    network: nx.DiGraph,
+    *,
+    regime: str = "opaque",
+    horizon: int,
+    warm_up: int = 20,
+    rng: int = 1,
+    record_consumers: bool = False,
+    **knobs,
+):
+    """One finished run on either engine: the agent model, or replication 0 of a batch,
+    seen through the same interface (summary(), recorder, topology, firms)."""
+    from pullchain.network.regimes import make_regime
+    from pullchain.runs.batch_model import BatchModel
+    from pullchain.runs.batch_views import ReplicationView
+    from pullchain.runs.model import SupplyChainModel
+
+    if engine == "agents":
+        model = SupplyChainModel(
+            network, regime=make_regime(regime, **knobs), horizon=horizon, warm_up=warm_up,
+            record_consumers=record_consumers, rng=rng,
+        )  # fmt: skip
+        model.run_model()
+        return model
+    batch = BatchModel(
+        network, regimes=[make_regime(regime, **knobs)], seeds=[rng], horizon=horizon,
+        warm_up=warm_up, record_consumers=record_consumers,
+    ).run()  # fmt: skip
+    return ReplicationView(batch, 0)

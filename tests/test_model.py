@@ -18,6 +18,8 @@ from pullchain.network.builders import (
     serial_chain,
 )
 from pullchain.network.errors import ConfigError
+from pullchain.network.regimes import make_regime
+from pullchain.runs.batch_model import BatchModel
 from pullchain.runs.model import SupplyChainModel
 
 
@@ -181,6 +183,36 @@ def test_transparent_firms_do_see_it():  # the control: the perturbation is visi
         assert s1 == pytest.approx(s0 + 30.0)
         assert q1 != q0
         assert d1[0] == pytest.approx(d0[0] + 50.0)  # the retailer's inventory position
+
+
+class MeddledBatch(BatchModel):
+    """The batch engine's Meddler: the same private data changed after the retailer's turn."""
+
+    def after_turn(self, firm, t) -> None:
+        if t == 5 and firm.kind == "retailer":
+            firm.on_hand = firm.on_hand + 50.0
+            self.regime.pos[5 % self.regime.depth] += 30.0
+
+
+def upstream_decisions_in_batch(regime: str, meddle: bool):
+    cls = MeddledBatch if meddle else BatchModel
+    model = cls(serial_chain(4, lead_time=2, initial_stock=20.0), regimes=[make_regime(regime)],
+                seeds=[9], horizon=6)  # fmt: skip
+    model.run()
+    positions = model.regime.positions[5 % model.regime.depth, 0, 0]  # the retailer's, seen
+    return [(f.ordered[0], f.signal[0]) for f in model.firms[1:]], positions
+
+
+def test_opaque_firms_cannot_see_private_data_in_the_batch_engine_either():
+    plain, _ = upstream_decisions_in_batch("opaque", meddle=False)
+    meddled, _ = upstream_decisions_in_batch("opaque", meddle=True)
+    assert plain == meddled
+    # ... while transparent firms do (the control).
+    plain, ip0 = upstream_decisions_in_batch("transparent", meddle=False)
+    meddled, ip1 = upstream_decisions_in_batch("transparent", meddle=True)
+    for (q0, s0), (q1, s1) in zip(plain, meddled, strict=True):
+        assert s1 == pytest.approx(s0 + 30.0) and q1 != q0
+    assert ip1 == pytest.approx(ip0 + 50.0)
 
 
 def test_partial_participation_is_nested_and_blends_orders():

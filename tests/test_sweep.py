@@ -159,6 +159,15 @@ def test_every_run_once_pairs_share_seeds_and_failures_are_recorded(reference):
     assert (reference / "scenario.toml").read_text().startswith("name = ")
 
 
+def test_one_agent_model_per_run_gives_the_same_table(sweep_file, reference, tmp_path):
+    # The reference ran each cell as one batch (engine "auto"); the raising policy's cells
+    # fell back to the agent model. Every run on the agent model: the very same table.
+    out = tmp_path / "agents"
+    outcome = run_sweep(load_sweep(sweep_file), out, workers=1, engine="agents")
+    assert outcome.ran == TOTAL
+    assert_same_results(out, reference)
+
+
 def test_rerun_reproduces_a_row_bit_for_bit(reference):
     frame = read_results(reference)
     ok = frame[frame["status"] == "ok"]
