@@ -9,7 +9,7 @@ the one ``SupplyChainModel`` gives for that regime and seed, bit for bit (tests/
 Which engine runs is decided in one place, ``unsupported``: the batch engine covers the
 built-in core (every network, the built-in policies, forecasts, demand processes,
 allocation rules, regimes and their knobs, order shaping, disruptions, costs and money)
-and hands anything else (a researcher's class, shortage gaming) back to the agent model,
+and hands anything else (a researcher's class) back to the agent model,
 with one line saying why. ``run_many`` is what compare and sweeps call: batch where it
 can, agents where it must, ``engine`` to insist on one.
 
@@ -109,8 +109,6 @@ def unsupported(
         rule = ALLOCATIONS.get(attrs["allocation"], f"{where}.allocation")
         if rule not in batch_allocation.RULES:
             return f"{where}: allocation rule {attrs['allocation']!r} ({rule.__name__})"
-        if attrs["gaming"] > 1:
-            return f"{where}: shortage gaming (gaming = {attrs['gaming']:g})"
     return None
 
 

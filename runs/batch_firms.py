@@ -47,6 +47,11 @@ class Lane:
         self.extra = np.zeros(reps, dtype=np.int64)
         self.may_be_late = max_extra > 0  # a disruption can add to the lead time
         self._columns = np.arange(reps)
+        # Cancellations travel like orders; the supplier answers with what it cancelled.
+        self.gamed = False  # the buyer games, so cancellations can come (set by the buyer)
+        self.cancels = np.zeros_like(self.orders)
+        self.cancel_answered = np.zeros(reps)
+        self.cancel_done = np.zeros(reps)
 
     def send_order(self, period: int, quantity: np.ndarray) -> None:
         self.orders[(period + self.order_delay) % len(self.orders)] += quantity
@@ -69,6 +74,28 @@ class Lane:
         q = self.shipments[slot].copy()
         self.shipments[slot] = 0.0
         return q
+
+    def send_cancel(self, period: int, quantity: np.ndarray) -> None:
+        self.cancels[(period + self.order_delay) % len(self.cancels)] += quantity
+
+    def take_cancels(self, period: int) -> np.ndarray:
+        slot = period % len(self.cancels)
+        asked = self.cancels[slot].copy()
+        self.cancels[slot] = 0.0
+        return asked
+
+    @staticmethod
+    def _in_order(ring: np.ndarray, period: int) -> np.ndarray:
+        """The ring's slots added in order of arrival from ``period`` (``Lane.in_transit``
+        adds its dict's entries sorted by period; an empty slot adds 0.0)."""
+        n = len(ring)
+        return ordered_sum_rows(ring[[(period + k) % n for k in range(n)]])
+
+    def in_transit_at(self, period: int) -> np.ndarray:
+        return self._in_order(self.shipments, period)
+
+    def orders_in_transit_at(self, period: int) -> np.ndarray:
+        return self._in_order(self.orders, period)
 
     @property
     def in_transit(self) -> np.ndarray:
@@ -122,6 +149,9 @@ class BatchFirm:
         self.by_need = self.allocate is RULES[ByNeed]  # reads the regime's needs
         shaping = s["shaping"]
         self.shaping = Shaping(shaping, reps, index, self.allow_returns) if shaping.active else None
+        self.games = shaping.gaming > 1
+        for lane in lanes_in:
+            lane.gamed = self.games
         self.promotion_ahead = [lane.agent for lane in lanes_in]
         self.producer = kind in FIRM_KINDS_PRODUCING
         self.unit_cost = s.get("unit_cost", 0.0)
@@ -155,6 +185,7 @@ class BatchFirm:
         self.supply_line = zeros + supply_line
         self.rationed = np.zeros(reps, dtype=bool)
         self.down = np.zeros(reps, dtype=bool)
+        self.cancelling = zeros.copy()  # cancellations sent and not yet answered
         self.cost = zeros.copy()
         self.total_written_off = zeros.copy()
         self.net_owed = zeros.copy()
@@ -207,6 +238,11 @@ class BatchFirm:
             else:
                 self.on_hand = self.on_hand + q
                 self.supply_line = self.supply_line - q
+            if lane.gamed:  # what was cancelled leaves the supply line
+                self.cancelling = self.cancelling - lane.cancel_answered
+                self.supply_line = self.supply_line - lane.cancel_done
+                lane.cancel_answered = np.zeros(self.reps)
+                lane.cancel_done = np.zeros(self.reps)
 
     def produce(self, period: int) -> None:
         start = np.minimum(self.queue, self.capacity)
@@ -228,6 +264,8 @@ class BatchFirm:
                 q[self.to_consumers] = demand[self.consumers] * self.consumer_shares[:, None]
             for i, lane in self.firm_out:
                 lane.take_orders(period, q[i])
+                if lane.gamed:  # a customer's cancellation, up to what is still owed
+                    self._apply_cancel(i, lane, period)
         else:
             q = demand[self.consumers] * self.consumer_shares[:, None]
         before = self.owed
@@ -242,6 +280,14 @@ class BatchFirm:
             slot = period % len(self.wait_left)
             self.wait_left[slot] = np.where(new > 0, new, 0.0)
             self.wait_alive[slot] = new > 0
+
+    def _apply_cancel(self, i: int, lane: Lane, period: int) -> None:
+        """As supplier: cancel what a customer asks, up to what is still owed to it."""
+        asked = lane.take_cancels(period)
+        done = np.where(asked != 0, np.minimum(asked, np.maximum(self.owed[i], 0.0)), 0.0)
+        self.owed[i] = self.owed[i] - done
+        lane.cancel_answered = lane.cancel_answered + asked
+        lane.cancel_done = lane.cancel_done + done
 
     def fill_orders(self, period: int, regime: BatchRegime, consumer_lanes: np.ndarray) -> None:
         """Ship what is owed from stock, sharing out by the allocation rule when short;
@@ -366,14 +412,49 @@ class BatchFirm:
         )  # fmt: skip
         if getattr(self.policy, "needs_downstream", False):
             situation.downstream, situation.visible = regime.downstream(self.index, period)
+        if self.games:  # phantom orders and pending cancellations are not supply
+            situation.supply_line = self.supply_line - (self.shaping.phantom + self.cancelling)
         quantity = self.policy.order(situation)
         if self.shaping is not None:
             promoting = any(lane.on_promotion(period + lane.order_delay)
                             for lane in self.promotion_ahead)  # fmt: skip
-            return self.shaping.shape(period, quantity, signal, promoting)
+            quantity = self.shaping.shape(period, quantity, signal, promoting)
+            if self.games:
+                quantity = self._game(period, quantity)
+            return quantity
         if not self.allow_returns:
             return np.where(quantity < 0, 0.0, quantity)
         return quantity
+
+    def _game(self, period: int, quantity: np.ndarray) -> np.ndarray:
+        """``OrderShaping._game``: inflate orders while rationed, cancel the phantom part
+        once supply has recovered."""
+        shaping = self.shaping
+        fill = np.ones(self.reps)
+        if self.in_lanes:
+            fill = self.in_lanes[0].last_fill
+            for lane in self.in_lanes[1:]:
+                fill = np.minimum(fill, lane.last_fill)
+        coming = [lane.in_transit_at(period) + lane.orders_in_transit_at(period)
+                  for lane in self.in_lanes]  # fmt: skip
+        owed_to_me = self.supply_line - ordered_sum_rows(np.array(coming).reshape(-1, self.reps))
+        real = np.maximum(owed_to_me - shaping.phantom - self.cancelling, 0.0)
+        recovered = (shaping.phantom > 0) & (fill * owed_to_me >= real - 1e-9)
+        if recovered.any():  # cancel the phantom orders, before they are shipped
+            cancel = np.where(recovered, shaping.phantom, 0.0)
+            for lane in self.in_lanes:
+                lane.send_cancel(period, cancel * lane.share)
+            self.cancelling = self.cancelling + cancel
+            shaping.phantom = np.where(recovered, 0.0, shaping.phantom)
+        rationed = (fill < 0.99) & (quantity > 0)
+        if not rationed.any():
+            return quantity
+        inflated = quantity * np.minimum(shaping.gaming, 1.0 / np.maximum(fill, 1e-9))
+        cap = (shaping.gaming - 1) * (real + quantity)
+        more = np.minimum(shaping.phantom + inflated - quantity, cap) - shaping.phantom
+        extra = np.maximum(more, 0.0)
+        shaping.phantom = np.where(rationed, shaping.phantom + extra, shaping.phantom)
+        return np.where(rationed, quantity + extra, quantity)
 
     def place_order(self, period: int, quantity: np.ndarray) -> None:
         if self.kind == "supplier":  # plans production: it starts next period

@@ -223,10 +223,13 @@ def lockstep_policy(agent: pol.OrderingPolicy, reps: int):
 
 # -- between the policy and the mail ------------------------------------------------------------
 class Shaping:
-    """``ordering.OrderShaping`` without gaming: forward buying, the order cycle, clipping,
-    minimum order and full trucks, in that order."""
+    """``ordering.OrderShaping``: forward buying, the order cycle, clipping, minimum order
+    and full trucks, in that order; then shortage gaming (``BatchFirm._game``, which needs
+    the firm's lanes)."""
 
     def __init__(self, agent: OrderShaping, reps: int, index: int, allow_returns: bool):
+        self.gaming = agent.gaming
+        self.phantom = np.full(reps, agent.phantom)  # units ordered beyond need
         self.forward_buy = agent.forward_buy
         self.review_period = agent.review_period
         self.min_order = agent.min_order

@@ -92,7 +92,7 @@ def user_graphs(draw, demand: tuple[str, dict]) -> nx.DiGraph:
 
 
 @st.composite
-def networks(draw, gaming: bool = True) -> nx.DiGraph:
+def networks(draw) -> nx.DiGraph:
     """A random validated network: builders or a user graph, policies, demand, allocation
     rules, costs and money, and the push-vs-pull mechanisms in random combinations."""
     shape = draw(st.sampled_from(["serial", "beer", "tree", "layered", "portfolio", "user"]))
@@ -157,8 +157,7 @@ def networks(draw, gaming: bool = True) -> nx.DiGraph:
         attrs["allow_returns"] = draw(st.booleans())
         attrs["holding_cost"] = draw(st.sampled_from([0.5, 0.0, 1.25]))
         if draw(st.booleans()):  # the push-vs-pull mechanisms, in random combinations
-            if gaming:
-                attrs["gaming"] = draw(st.sampled_from([1.0, 2.0, 4.0]))
+            attrs["gaming"] = draw(st.sampled_from([1.0, 2.0, 4.0]))
             attrs["min_order"] = draw(st.sampled_from([0.0, 8.0]))
             attrs["batch_size"] = draw(st.sampled_from([0.0, 5.0]))
             attrs["review_period"] = draw(st.sampled_from([1, 3]))

@@ -74,7 +74,7 @@ def assert_replication_equals_agent_model(batch_model: BatchModel, r: int, agent
 )
 @given(data=st.data())
 def test_every_replication_equals_the_agent_model_bit_for_bit(data):
-    G = data.draw(networks(gaming=False), label="network")
+    G = data.draw(networks(), label="network")
     reps = data.draw(st.integers(1, 4), label="replications")
     names = data.draw(st.lists(st.sampled_from(["opaque", "transparent"]), min_size=reps,
                                max_size=reps), label="regimes")  # fmt: skip
@@ -183,7 +183,6 @@ UNSUPPORTED = {
     "demand": ({"consumers.demand": "weekend", "consumers.demand_params": {}}, "'weekend'"),
     "allocation": ({"firms.allocation": "largest_first"}, "allocation rule 'largest_first'"),
     "regime": ({"regime.name": "nosy"}, "information regime 'nosy' (Nosy.observe)"),
-    "gaming": ({"kinds.retailer.gaming": 3.0}, "shortage gaming (gaming = 3)"),
 }
 
 
