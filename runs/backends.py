@@ -57,14 +57,25 @@ class InProcess:
         pass
 
 
-def _init_worker(driver: int) -> None:
-    """In a worker: import the model now (not in the first run's time), and exit when the
+# What a worker imports before its first run: the engine that will run it (Mesa, which
+# the agent model needs, takes a second or more to import; the batch engine does not).
+PRELOAD = {
+    "agents": ["pullchain.runs.execute", "pullchain.runs.model"],
+    "batch": ["pullchain.runs.execute", "pullchain.runs.batch_model"],
+}
+
+
+def _init_worker(driver: int, modules: tuple[str, ...] = tuple(PRELOAD["agents"])) -> None:
+    """In a worker: import the engine now (not in the first run's time), and exit when the
     driver is gone (it was killed, not shut down: no one would read the results).
 
     Under forkserver a worker's parent is the fork server, which lives as long as any
     of its workers does, so the driver is watched by its process id.
     """
-    from . import model  # noqa: F401
+    import importlib
+
+    for name in modules:
+        importlib.import_module(name)
 
     parent = os.getppid()
 
@@ -95,16 +106,15 @@ class LocalProcesses:
     time in a pool of its own, and a run that kills that worker is recorded as failed.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, engine: str = "agents") -> None:
         self.workers = workers
+        self._preload = tuple(PRELOAD.get(engine, PRELOAD["agents"]))
         self.say: Callable[[str], None] = lambda message: None
         # A fork server that has imported pullchain forks workers in milliseconds, also
         # when a pool is rebuilt after a worker died; where there is none, spawn.
         if "forkserver" in multiprocessing.get_all_start_methods():
             self._ctx = multiprocessing.get_context("forkserver")
-            self._ctx.set_forkserver_preload(
-                ["pullchain.runs.execute", "pullchain.runs.model", "pullchain.runs.batch_model"]
-            )
+            self._ctx.set_forkserver_preload(list(self._preload))
         else:
             self._ctx = multiprocessing.get_context("spawn")
 
@@ -113,7 +123,10 @@ class LocalProcesses:
 
     def _pool(self, n: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            max_workers=n, mp_context=self._ctx, initializer=_init_worker, initargs=(os.getpid(),)
+            max_workers=n,
+            mp_context=self._ctx,
+            initializer=_init_worker,
+            initargs=(os.getpid(), self._preload),
         )
 
     def map(self, make_task: Callable[[list[Run]], Task], chunks: Iterable[Chunk]):
@@ -351,12 +364,13 @@ def _worker_versions() -> dict[str, str]:
     return {"pullchain": v}
 
 
-def make_backend(workers: int | None = None, scheduler: str | None = None):
-    """The backend for these options (connecting to a scheduler checks it answers)."""
+def make_backend(workers: int | None = None, scheduler: str | None = None, engine="agents"):
+    """The backend for these options (connecting to a scheduler checks it answers);
+    ``engine``: what local workers import before their first run."""
     if scheduler:
         return DaskCluster(scheduler)
     n = workers or _cpu_count()
-    return InProcess() if n == 1 else LocalProcesses(n)
+    return InProcess() if n == 1 else LocalProcesses(n, engine)
 
 
 def _cpu_count() -> int:

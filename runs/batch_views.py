@@ -9,13 +9,15 @@ metric and table is computed by the very same code on the very same numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .batch_model import BatchModel
 from .recorder import CONSUMER_VARIABLES, FIRM_VARIABLES, Recorder
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass

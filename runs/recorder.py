@@ -12,9 +12,12 @@ from collections.abc import Sequence
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FIRM_VARIABLES = (
     "on_hand",
@@ -113,6 +116,8 @@ class Recorder:
         kind, tier, then the variables; a variable that does not apply to an agent's
         kind (a consumer's backlog, a firm's ``bought``) is NaN.
         """
+        import pandas as pd  # only here: a sweep worker never builds a table
+
         frames = [
             self._frame(group, tiers or {})
             for group in (self.firms, self.consumers)
@@ -137,6 +142,8 @@ class Recorder:
         values = group.data[:rows].reshape(rows * n, len(group.variables))
         for j, name in enumerate(group.variables):
             columns[name] = values[:, j]
+        import pandas as pd
+
         return pd.DataFrame(columns)
 
     def to_parquet(self, path: str | Path, tiers: dict | None = None) -> Path:
