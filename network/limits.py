@@ -115,9 +115,16 @@ QUANTITY = Limit("PULLCHAIN_MAX_QUANTITY", 1e12, "in magnitude for a number in a
 RETRIES = Limit(
     "PULLCHAIN_MAX_RETRIES", 3, "retries, on resuming a sweep, of a run whose worker died"
 )
+BATCH_BYTES = Limit(
+    "PULLCHAIN_MAX_BATCH_BYTES",
+    512 * 2**20,
+    "held by one batch of replications stepped together (a bigger batch is split)",
+    "bytes",
+)
 
 ALL: tuple[Limit, ...] = (
-    RUNS, VALUES, AGENTS, DELAY, WINDOW, RECORD_BYTES, INPUT_BYTES, DEPTH, QUANTITY, RETRIES
+    RUNS, VALUES, AGENTS, DELAY, WINDOW, RECORD_BYTES, INPUT_BYTES, DEPTH, QUANTITY, RETRIES,
+    BATCH_BYTES,
 )  # fmt: skip
 """Every limit, in the order docs/scenarios.md lists them."""
 
@@ -179,6 +186,13 @@ def check_window(field: str, periods: int) -> None:
 def check_recording(field: str, value: Any, periods: int, values_per_period: int) -> None:
     """A run that records ``values_per_period`` numbers (8 bytes each) for ``periods``."""
     RECORD_BYTES.check(field, 8 * periods * values_per_period, shown=value)
+
+
+def batch_size(field: str, runs: int, bytes_per_replication: int) -> int:
+    """How many replications one batch may hold: as many as fit in the batch limit (a
+    bigger batch is split); LimitError naming ``field`` if not even one does."""
+    BATCH_BYTES.check(field, bytes_per_replication, shown=f"{runs:,} replications")
+    return max(1, min(runs, int(BATCH_BYTES.value() // max(bytes_per_replication, 1))))
 
 
 def check_quantity(field: str, value: float) -> None:

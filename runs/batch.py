@@ -13,13 +13,13 @@ and hands anything else (a researcher's class) back to the agent model,
 with one line saying why. ``run_many`` is what compare and sweeps call: batch where it
 can, agents where it must, ``engine`` to insist on one.
 
-Memory is bounded: a batch whose replications would hold more than ``BATCH_BYTES`` is
-split into batches that do not, before anything is allocated.
+Memory is bounded: each replication's record is held to the limit on one run's
+(``limits.RECORD_BYTES``), and a batch whose replications would hold more than
+``limits.BATCH_BYTES`` is split into batches that do not, before anything is allocated.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,11 +30,12 @@ from pullchain.agents.allocation import ALLOCATIONS
 from pullchain.agents.demand import DEMANDS
 from pullchain.agents.forecasts import FORECASTS
 from pullchain.agents.policies import POLICIES, OrderUpTo
+from pullchain.network import limits
 from pullchain.network.errors import ConfigError
 from pullchain.network.regimes import InformationRegime
 
 from . import batch_allocation, batch_demand, batch_policies, metrics
-from .recorder import CONSUMER_VARIABLES, FIRM_VARIABLES
+from .recorder import values_per_period
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -42,23 +43,6 @@ if TYPE_CHECKING:
     from .scenarios import Scenario
 
 ENGINES = ("auto", "batch", "agents")
-BATCH_BYTES = 512 * 2**20
-"""Memory one batch may hold (``PULLCHAIN_BATCH_BYTES`` overrides it); bigger ones are split."""
-
-
-def batch_bytes() -> int:
-    text = os.environ.get("PULLCHAIN_BATCH_BYTES", "").strip()
-    if not text:
-        return BATCH_BYTES
-    try:
-        value = int(float(text))
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ConfigError("PULLCHAIN_BATCH_BYTES", text, "a positive number of bytes")
-    return value
-
-
 # -- which engine ------------------------------------------------------------------------------
 _REGIME_METHODS = ("bind", "observe", "needs", "_covered")
 
@@ -115,35 +99,30 @@ def unsupported(
 # -- memory -------------------------------------------------------------------------------------
 def bytes_per_replication(network: nx.DiGraph, horizon: int, record_consumers: bool) -> int:
     """What one replication of a batch holds at most: its record, state and streams."""
+    from .build import demand_process
+
     kinds = [k for _, k in network.nodes(data="kind")]
     n_consumers = kinds.count("consumer")
     n_firms = len(kinds) - n_consumers
-    lanes = network.number_of_edges()
-    slots = sum(d["lead_time"] + d["order_delay"] + 3 for _, _, d in network.edges(data=True))
-    record = horizon * (n_firms * len(FIRM_VARIABLES) + 2)
-    if record_consumers:
-        record += horizon * n_consumers * len(CONSUMER_VARIABLES)
-    state = 60 * n_firms + 8 * lanes + slots + 12 * n_consumers
-    from .build import demand_process
-
-    processes = [
-        demand_process(network, n) for n, k in network.nodes(data="kind") if k == "consumer"
-    ]
-    streams = batch_demand.demand_bytes(processes, horizon)
+    # Rings of slots: orders, cancellations and goods on each lane, production, patience.
+    slots = sum(2 * d["order_delay"] + d["lead_time"] + 4 for _, _, d in network.edges(data=True))
+    slots += sum(a.get("production_lead_time", 0) + 1 for _, a in network.nodes(data=True))
+    record = horizon * values_per_period(n_firms, n_consumers, record_consumers)
+    state = 80 * n_firms + 12 * n_consumers + slots
+    consumers = [n for n, k in network.nodes(data="kind") if k == "consumer"]
+    streams = batch_demand.demand_bytes([demand_process(network, n) for n in consumers], horizon)
     return 8 * (2 * record + state) + streams  # the record is copied once to summarise
 
 
-def split(n_runs: int, per_replication: int, limit: int | None = None) -> int:
-    """How many replications one batch may hold; a ConfigError if not even one fits."""
-    limit = batch_bytes() if limit is None else limit
-    if per_replication > limit:
-        raise ConfigError(
-            "batch",
-            f"one replication needs {per_replication / 2**20:.1f} MiB",
-            f"at most {limit / 2**20:.0f} MiB per batch (set PULLCHAIN_BATCH_BYTES to allow "
-            "more, or record less)",
-        )
-    return max(1, min(n_runs, limit // max(per_replication, 1)))
+def board_bytes(network: nx.DiGraph, regimes: Sequence[InformationRegime], horizon: int) -> int:
+    """The board of published data each replication keeps: a row per period of delay."""
+    depth = min(max((g.delay for g in regimes), default=0) + 1, horizon)
+    return 8 * depth * network.number_of_nodes()
+
+
+def split(n_runs: int, per_replication: int) -> int:
+    """How many replications one batch may hold (``limits.BATCH_BYTES``)."""
+    return limits.batch_size("batch", n_runs, per_replication)
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -177,7 +156,12 @@ def run_batch(
     network = scenario.network()
     regimes = {name: scenario.regime(name) for name in dict.fromkeys(r for r, _ in runs)}
     steps = scenario.steps
-    size = split(len(runs), bytes_per_replication(network, steps, record_consumers))
+    kinds = [k for _, k in network.nodes(data="kind")]
+    values = values_per_period(len(kinds) - kinds.count("consumer"), kinds.count("consumer"),
+                               record_consumers)  # fmt: skip
+    limits.check_recording("steps", steps, steps, values)  # what one run may record
+    per = bytes_per_replication(network, steps, record_consumers)
+    size = split(len(runs), per + board_bytes(network, list(regimes.values()), steps))
     out: list[RunResult] = []
     for start in range(0, len(runs), size):
         part = runs[start : start + size]

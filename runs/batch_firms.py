@@ -172,12 +172,14 @@ class BatchFirm:
         if self.producer:
             self.capacity = s["capacity"]
             self.production_lead_time = plt = s["production_lead_time"]
-            started = {t: float(s["initial_in_production"]) for t in range(plt)
-                       if s["initial_in_production"]}  # fmt: skip
+            started = (  # as Producer: no loop over empty slots
+                dict.fromkeys(range(plt), float(s["initial_in_production"]))
+                if s["initial_in_production"]
+                else {}
+            )
             if plt:
                 self.in_production = np.zeros((plt + 1, reps))
-                for t, q in started.items():
-                    self.in_production[t % (plt + 1)] = q
+                self.in_production[:plt] = float(s["initial_in_production"])
             supply_line += sum(started.values())
             if kind == "supplier":  # the production request decided last period
                 self.queue = zeros + float(s["initial_in_production"])

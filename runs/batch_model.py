@@ -80,7 +80,7 @@ class BatchModel:
             for edge in self.firm_edges
         }
         self._build_firms(settings, echelon, agent_lanes)
-        self.regime = BatchRegime(topology, regimes, self.seeds)
+        self.regime = BatchRegime(topology, regimes, self.seeds, horizon)
         self.demand = BatchDemand(processes, self.seeds, horizon)
         self._build_consumers()
         self._same_period = [

@@ -46,7 +46,11 @@ class BatchRegime:
     """The regimes of a batch's replications, and the board of what the chain publishes."""
 
     def __init__(
-        self, topology: Topology, regimes: Sequence[InformationRegime], seeds: Sequence[int]
+        self,
+        topology: Topology,
+        regimes: Sequence[InformationRegime],
+        seeds: Sequence[int],
+        horizon: int,
     ) -> None:
         reps = len(seeds)
         firms = topology.firms
@@ -54,7 +58,9 @@ class BatchRegime:
         self.share_sales = np.array([g.share_sales for g in regimes])
         self.share_stock = np.array([g.share_stock for g in regimes])
         self.delay = np.array([g.delay for g in regimes], dtype=np.intp)
-        self.depth = int(self.delay.max()) + 1
+        # Rows for the data a delay keeps (no more than the run has periods: data older
+        # than the run is never seen).
+        self.depth = min(int(self.delay.max()) + 1, max(horizon, 1))
         self.same_delay = bool((self.delay == self.delay[0]).all())
         self.participating = np.zeros((len(firms), reps), dtype=bool)
         for r, (g, seed) in enumerate(zip(regimes, seeds, strict=True)):

@@ -86,13 +86,15 @@ def chunk_runs(
             yield Chunk(chunk)
         return
     size = max(1, math.ceil(count / (workers * 4)))
+    if per_cell > size:  # a big cell in pieces of equal size
+        size = math.ceil(per_cell / math.ceil(per_cell / size))
     current: list[Run] = []
     for run in runs:
         if current and run.cell != current[-1].cell:
             if len(current) + per_cell > size:  # the next cell would overflow the chunk
                 yield Chunk(current)
                 current = []
-        elif len(current) >= size:  # a piece of a big cell
+        elif len(current) >= size:  # the next piece of a big cell
             yield Chunk(current)
             current = []
         current.append(run)

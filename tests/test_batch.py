@@ -224,16 +224,17 @@ def test_a_batch_too_big_for_memory_is_split_and_gives_the_same_results(monkeypa
     runs = [("opaque", s) for s in range(7)] + [("transparent", s) for s in range(5)]
     whole = batch.run_batch(scenario, runs)
     per = batch.bytes_per_replication(scenario.network(), scenario.steps, False)
-    monkeypatch.setenv("PULLCHAIN_BATCH_BYTES", str(3 * per))
+    per += batch.board_bytes(scenario.network(), [scenario.regime("transparent")], scenario.steps)
+    monkeypatch.setenv("PULLCHAIN_MAX_BATCH_BYTES", str(3 * per))
     assert batch.split(len(runs), per) == 3
     parts = batch.run_batch(scenario, runs)
     assert [p.summary for p in parts] == [w.summary for w in whole]
 
 
 def test_a_replication_that_cannot_fit_is_refused_before_anything_is_allocated(monkeypatch):
-    monkeypatch.setenv("PULLCHAIN_BATCH_BYTES", "1000")
+    monkeypatch.setenv("PULLCHAIN_MAX_BATCH_BYTES", "1000")
     scenario = Scenario.preset("beer-game")
-    with pytest.raises(ConfigError, match=r"one replication needs .* MiB.*PULLCHAIN_BATCH_BYTES"):
+    with pytest.raises(ConfigError, match=r"batch: .*1 replications.*PULLCHAIN_MAX_BATCH_BYTES="):
         batch.run_batch(scenario, [("opaque", 1)])
 
 

@@ -382,13 +382,13 @@ def test_a_full_disk_stops_a_sweep_with_one_line_and_loses_nothing(tmp_path, mon
     sweep = write(tmp_path / "s.toml", LEAD_SWEEP)
     out = tmp_path / "out"
     with monkeypatch.context() as patch:
-        disk_full(patch, after=4)  # the manifest, the scenario, two chunks of one run
+        disk_full(patch, after=4)  # the manifest, the scenario, two chunks of two runs
         refused(capsys, "sweep", str(sweep), "--out", str(out), "--workers", "1", "--quiet",
                 names=("--out", "No space left on device", "resumes"))  # fmt: skip
-    assert len(store.read_results(out)) == 2
+    assert len(store.read_results(out)) == 4
     assert not list(out.rglob(".*.tmp"))  # no half-written file left behind
     code, text, _ = main(capsys, "sweep", str(sweep), "--out", str(out), "--workers", "1")
-    assert code == 0 and "2 were done before" in text
+    assert code == 0 and "4 were done before" in text
     assert_exactly_once(out, 12)
 
 
