@@ -107,6 +107,11 @@ def bytes_per_replication(network: nx.DiGraph, horizon: int, record_consumers: b
     # Rings of slots: orders, cancellations and goods on each lane, production, patience.
     slots = sum(2 * d["order_delay"] + d["lead_time"] + 4 for _, _, d in network.edges(data=True))
     slots += sum(a.get("production_lead_time", 0) + 1 for _, a in network.nodes(data=True))
+    slots += sum(  # orders waiting for consumers with patience, a slot per period
+        2 * min(a["patience"] + 1, horizon + 1) * network.in_degree(n)
+        for n, a in network.nodes(data=True)
+        if a["kind"] == "consumer" and a["backorder"] and a["patience"] >= 0
+    )
     record = horizon * values_per_period(n_firms, n_consumers, record_consumers)
     state = 80 * n_firms + 12 * n_consumers + slots
     consumers = [n for n, k in network.nodes(data="kind") if k == "consumer"]

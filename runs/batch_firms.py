@@ -125,6 +125,7 @@ class BatchFirm:
         promotion: tuple[int, int, float],
         echelon_lead_time: float,
         reps: int,
+        horizon: int,
     ) -> None:
         s = settings
         self.index, self.node, self.kind = index, node, kind
@@ -192,10 +193,10 @@ class BatchFirm:
         self.total_written_off = zeros.copy()
         self.net_owed = zeros.copy()
         self.backlog = zeros.copy()
-        self._retailer(s)
+        self._retailer(s, horizon)
         self.start_period()
 
-    def _retailer(self, s: dict[str, Any]) -> None:
+    def _retailer(self, s: dict[str, Any], horizon: int) -> None:
         """Consumers who walk away, and those who wait a while (``Retailer``)."""
         self.lost_sale_cost = s.get("lost_sale_cost", 0.0)
         backorder = s.get("backorder", [True] * self.n_out)
@@ -205,7 +206,8 @@ class BatchFirm:
         self.waiting = np.array(waiting, dtype=np.intp)
         self.patience = np.array([patience[i] for i in waiting], dtype=np.int64)
         if len(waiting):
-            slots = int(self.patience.max()) + 1
+            # A slot per period an order may wait (none waits longer than the run).
+            slots = min(int(self.patience.max()) + 1, horizon + 1)
             # Unfilled orders by period placed: remaining units, and whether the entry lives.
             self.wait_left = np.zeros((slots, len(waiting), self.reps))
             self.wait_alive = np.zeros((slots, len(waiting), self.reps), dtype=bool)

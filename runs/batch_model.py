@@ -120,7 +120,7 @@ class BatchModel:
                 out_lanes=out, consumers=consumers, consumer_shares=shares,
                 promotion=(attrs["promotion_every"], attrs["promotion_length"],
                            attrs["promotion_discount"]),
-                echelon_lead_time=echelon[node], reps=self.reps,
+                echelon_lead_time=echelon[node], reps=self.reps, horizon=self.horizon,
             )  # fmt: skip
             ids = np.arange(n_consumer_lanes, n_consumer_lanes + len(consumer_pos))
             n_consumer_lanes += len(consumer_pos)
