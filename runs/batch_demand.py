@@ -31,7 +31,7 @@ from pullchain.agents.demand import (
     StepDemand,
 )
 
-from .streams import STREAM_DEMAND, stream
+from .streams import STREAM_DEMAND, StreamDraws, check_seeds, pcg64_seeds, stream
 
 # Processes that draw no random numbers: the agent object's own ``draw`` gives each period.
 FIXED = (ConstantDemand, StepDemand, ReplayDemand)
@@ -58,13 +58,19 @@ class DemandGroup:
         self.consumers = np.array(consumers, dtype=np.intp)
         self.shape = (len(consumers), len(seeds))
         self.horizon = horizon
+        self._streams: list[StreamDraws] | None = None  # one per replication
         self._generators: list[list[np.random.Generator]] | None = None
         self._block = np.zeros((0, *self.shape))
         self._start = 0  # the period of the block's first row
+        self._more = True  # numbers will be needed after this block
         if uses_random_numbers(process):
-            self._generators = [
-                [stream(s, STREAM_DEMAND, int(i)) for s in seeds] for i in consumers
-            ]
+            idx = self.consumers
+            if all(check_seeds(s, (STREAM_DEMAND,), idx) for s in seeds[:1]):
+                self._streams = [StreamDraws(pcg64_seeds(s, (STREAM_DEMAND,), idx)) for s in seeds]
+            else:  # numpy's seeding changed: one Generator per stream, as the agent model
+                self._generators = [
+                    [stream(s, STREAM_DEMAND, int(i)) for s in seeds] for i in consumers
+                ]
         if isinstance(process, AR1Demand):
             # As AR1Demand.bind: x_{-1} from the stream's first number.
             self._x = process.stationary_std * self._take(1)[0]
@@ -77,10 +83,19 @@ class DemandGroup:
     def _take(self, n: int) -> np.ndarray:
         """The next ``n`` numbers of every stream: (n, consumers, replications)."""
         out = np.empty((n, *self.shape))
-        poisson = isinstance(self.process, PoissonDemand)
-        for i, row in enumerate(self._generators):
-            for r, g in enumerate(row):
-                out[:, i, r] = g.poisson(self.process.mean_, n) if poisson else g.standard_normal(n)
+        mean = self.process.mean_ if isinstance(self.process, PoissonDemand) else None
+
+        def draw(g: np.random.Generator) -> np.ndarray:
+            return g.standard_normal(n) if mean is None else g.poisson(mean, n)
+
+        if self._streams is not None:
+            for r, streams in enumerate(self._streams):
+                for i in range(self.shape[0]):
+                    out[:, i, r] = streams.take(i, draw, keep=self._more)
+        else:
+            for i, row in enumerate(self._generators):
+                for r, g in enumerate(row):
+                    out[:, i, r] = draw(g)
         return out
 
     def _number(self, t: int) -> np.ndarray:
@@ -88,10 +103,11 @@ class DemandGroup:
         row = t - self._start
         if row >= len(self._block):
             left = max(self.horizon - t, 1)
+            self._more = left > BLOCK
             self._block = self._take(min(BLOCK, left))
             self._start, row = t, 0
-            if left <= BLOCK:
-                self._generators = None  # nothing more to draw: free them
+            if not self._more:
+                self._generators = self._streams = None  # nothing more to draw: free them
         return self._block[row]
 
     def draw(self, t: int) -> np.ndarray:

@@ -263,3 +263,14 @@ def test_the_beer_game_in_lockstep_matches_one_run():
     agent.run_model()
     assert_replication_equals_agent_model(model, 1, agent)
     assert nx.is_directed_acyclic_graph(model.network)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**31 - 1, 2**32, 2**64 + 12345, 3**100])
+def test_stream_states_are_numpys_for_any_seed(seed):
+    from pullchain.runs.streams import STREAM_DEMAND, StreamDraws, pcg64_seeds, stream
+
+    idx = np.array([0, 1, 7, 4095, 99_999])
+    draws = StreamDraws(pcg64_seeds(seed, (STREAM_DEMAND,), idx))
+    for k, i in enumerate(idx):
+        expected = stream(seed, STREAM_DEMAND, int(i)).standard_normal(5)
+        np.testing.assert_array_equal(draws.take(k, lambda g: g.standard_normal(5)), expected)
