@@ -149,16 +149,18 @@ def run_batch(
     record_consumers: bool = False,
     series: bool = False,
     keep: Callable[[int], bool] = lambda i: False,
+    network: nx.DiGraph | None = None,
 ) -> list[RunResult]:
     """Run (regime, seed) pairs of one scenario in lockstep; one result per run, in order.
 
     ``series`` adds each run's model-level series (``SupplyChainModel.model_series``);
-    ``keep(i)`` keeps a ``ReplicationView`` of run i (its recorder, for tables and plots).
+    ``keep(i)`` keeps a ``ReplicationView`` of run i (its recorder, for tables and plots);
+    ``network``: the scenario's network, if already built.
     """
     from .batch_model import BatchModel
     from .batch_views import ReplicationView, model_series
 
-    network = scenario.network()
+    network = scenario.network() if network is None else network
     regimes = {name: scenario.regime(name) for name in dict.fromkeys(r for r, _ in runs)}
     steps = scenario.steps
     kinds = [k for _, k in network.nodes(data="kind")]
@@ -197,14 +199,20 @@ def run_batch(
 
 
 def choose(
-    engine: str, scenario: Scenario, regimes: Sequence[str], say: Callable[[str], None]
+    engine: str,
+    scenario: Scenario,
+    regimes: Sequence[str],
+    say: Callable[[str], None],
+    network: nx.DiGraph | None = None,
 ) -> str:
-    """The engine that runs ``scenario``: ``batch`` or ``agents`` (``auto``: batch if it can)."""
+    """The engine that runs ``scenario``: ``batch`` or ``agents`` (``auto``: batch if it can).
+    ``network``: the scenario's network, if already built."""
     if engine not in ENGINES:
         raise ConfigError("--engine", engine, "one of " + ", ".join(ENGINES))
     if engine == "agents":
         return "agents"
-    why = unsupported(scenario.network(), [scenario.regime(r) for r in regimes])
+    network = scenario.network() if network is None else network
+    why = unsupported(network, [scenario.regime(r) for r in regimes])
     if why is None:
         return "batch"
     if engine == "batch":

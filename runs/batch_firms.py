@@ -145,6 +145,7 @@ class BatchFirm:
         self.order_cost, self.season_end = s["order_cost"], s["season_end"]
         self.salvage_value = s["salvage_value"]
         self.policy = lockstep_policy(s["policy"], reps)
+        self.sees_below = getattr(self.policy, "needs_downstream", False)
         self.allocate = RULES[type(s["allocation"])]
         self.by_age = self.allocate is RULES[FirstComeFirstServed]  # reads owed_since
         self.by_need = self.allocate is RULES[ByNeed]  # reads the regime's needs
@@ -188,6 +189,7 @@ class BatchFirm:
         self.supply_line = zeros + supply_line
         self.rationed = np.zeros(reps, dtype=bool)
         self.down = np.zeros(reps, dtype=bool)
+        self.down_any = False
         self.cancelling = zeros.copy()  # cancellations sent and not yet answered
         self.cost = zeros.copy()
         self.total_written_off = zeros.copy()
@@ -299,7 +301,9 @@ class BatchFirm:
         owed = self.owed
         positive = np.where(owed > 0, owed, 0.0)
         total = ordered_sum_rows(positive)
-        acts = (total > 0) & ~self.down
+        acts = total > 0
+        if self.down_any:  # a disruption stops it shipping
+            acts &= ~self.down
         if self.kind == "retailer" and len(self.waiting):
             before = owed[self.waiting]
         if acts.any():
@@ -330,10 +334,12 @@ class BatchFirm:
         self.owed = owed - ship
         shipped = ordered_sum_rows(ship)
         on_hand = self.on_hand - shipped
-        self.on_hand = np.where(acts & (on_hand < 0), 0.0, on_hand)  # float dust
+        everyone = acts.all()
+        dust = (on_hand < 0) if everyone else acts & (on_hand < 0)  # float dust
+        self.on_hand = np.where(dust, 0.0, on_hand)
         self.shipped = shipped
         filled = np.minimum(np.maximum(shipped - np.maximum(backlog_before, 0.0), 0.0), self.demand)
-        self.filled = np.where(acts, filled, 0.0)
+        self.filled = filled if everyone else np.where(acts, filled, 0.0)
 
     def _share_out(self, period, regime, owed, positive, acts, full) -> np.ndarray:
         """What to ship where some replications are short: the allocation rule there."""
@@ -414,7 +420,7 @@ class BatchFirm:
             self.lead_time, self.echelon_lead_time, self.on_hand, self.backlog,
             self.supply_line, signal,
         )  # fmt: skip
-        if getattr(self.policy, "needs_downstream", False):
+        if self.sees_below:
             situation.downstream, situation.visible = regime.downstream(self.index, period)
         if self.games:  # phantom orders and pending cancellations are not supply
             situation.supply_line = self.supply_line - (self.shaping.phantom + self.cancelling)
@@ -483,7 +489,8 @@ class BatchFirm:
             self.total_written_off = self.total_written_off + scrap
             self.revenue = self.revenue + self.salvage_value * scrap
         cost = self.holding_cost * self.on_hand + self.backlog_cost * self.backlog
-        cost = cost + max(self.unit_value - self.salvage_value, 0.0) * self.written_off
+        if self.season_end >= 0:  # the value lost on stock marked down (0 before the end)
+            cost = cost + max(self.unit_value - self.salvage_value, 0.0) * self.written_off
         if self.order_cost:
             cost = cost + np.where(self.ordered > 0, self.order_cost, 0.0)
         if self.cost_of_capital:

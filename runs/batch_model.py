@@ -168,6 +168,7 @@ class BatchModel:
             down, extra = self.disruptions.apply(t, len(self.firms), len(self.firm_edges))
             for f, firm in enumerate(self.firms):
                 firm.down = down[f]
+                firm.down_any = bool(firm.down.any())
             for k, edge in enumerate(self.firm_edges):
                 self.lanes[edge].extra = extra[k]
         for firm in self.firms:

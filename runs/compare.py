@@ -150,9 +150,10 @@ def compare(
         return _at_equal_service(scenario, seeds, regimes, service, tolerance, progress, engine)
     seeds = replication_seeds(seed, replications)
     rows, examples = [], {}
-    if choose(engine, scenario, regimes, say) == "batch":
+    network = scenario.network() if engine != "agents" else None
+    if choose(engine, scenario, regimes, say, network) == "batch":
         pairs = [(regime, s) for s in seeds for regime in regimes]
-        results = run_batch(scenario, pairs, keep=lambda i: i < len(regimes))
+        results = run_batch(scenario, pairs, keep=lambda i: i < len(regimes), network=network)
         for i, result in enumerate(results):
             r = i // len(regimes)
             rows.append({"replication": r, "regime": result.regime, "seed": result.seed,
