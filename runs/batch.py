@@ -35,7 +35,8 @@ from pullchain.network.errors import ConfigError
 from pullchain.network.regimes import InformationRegime
 
 from . import batch_allocation, batch_demand, batch_policies, metrics
-from .recorder import values_per_period
+from .batch_model import SUMMARY_VARIABLES, BatchModel
+from .recorder import FIRM_VARIABLES, values_per_period
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -97,7 +98,15 @@ def unsupported(
 
 
 # -- memory -------------------------------------------------------------------------------------
-def bytes_per_replication(network: nx.DiGraph, horizon: int, record_consumers: bool) -> int:
+RECORD = ("summary", "firms", "all")
+"""What a batch records: the firm series the summary reads, every firm series, or those
+and every consumer's."""
+BLOCKS = (256, 128, 64, 32)  # periods of demand drawn at a time, most first
+
+
+def bytes_per_replication(
+    network: nx.DiGraph, horizon: int, record: str = "summary", block: int = BLOCKS[0]
+) -> int:
     """What one replication of a batch holds at most: its record, state and streams."""
     from .build import demand_process
 
@@ -112,11 +121,15 @@ def bytes_per_replication(network: nx.DiGraph, horizon: int, record_consumers: b
         for n, a in network.nodes(data=True)
         if a["kind"] == "consumer" and a["backorder"] and a["patience"] >= 0
     )
-    record = horizon * values_per_period(n_firms, n_consumers, record_consumers)
+    variables = len(SUMMARY_VARIABLES) if record == "summary" else len(FIRM_VARIABLES)
+    recorded = horizon * (n_firms * variables + 1 + (record == "all") * 3 * n_consumers)
+    copied = horizon * n_firms  # one series laid out for the metrics at a time
     state = 80 * n_firms + 12 * n_consumers + slots
     consumers = [n for n, k in network.nodes(data="kind") if k == "consumer"]
-    streams = batch_demand.demand_bytes([demand_process(network, n) for n in consumers], horizon)
-    return 8 * (2 * record + state) + streams  # the record is copied once to summarise
+    streams = batch_demand.demand_bytes(
+        [demand_process(network, n) for n in consumers], horizon, block
+    )
+    return 8 * (recorded + copied + state) + streams
 
 
 def board_bytes(network: nx.DiGraph, regimes: Sequence[InformationRegime], horizon: int) -> int:
@@ -125,9 +138,25 @@ def board_bytes(network: nx.DiGraph, regimes: Sequence[InformationRegime], horiz
     return 8 * depth * network.number_of_nodes()
 
 
-def split(n_runs: int, per_replication: int) -> int:
-    """How many replications one batch may hold (``limits.BATCH_BYTES``)."""
-    return limits.batch_size("batch", n_runs, per_replication)
+def plan(
+    network: nx.DiGraph,
+    regimes: Sequence[InformationRegime],
+    horizon: int,
+    n_runs: int,
+    record: str = "summary",
+) -> tuple[int, int]:
+    """How many replications one batch may hold (``limits.BATCH_BYTES``), and the periods
+    of demand each draws at a time: the fewest batches, then the biggest blocks (a
+    smaller block holds less, a batch split in two costs twice the steps)."""
+    board = board_bytes(network, regimes, horizon)
+
+    def size(block: int) -> int:
+        per = bytes_per_replication(network, horizon, record, block) + board
+        return limits.batch_size("batch", n_runs, per)
+
+    fewest = -(-n_runs // size(BLOCKS[-1]))
+    block = next(b for b in BLOCKS if -(-n_runs // size(b)) == fewest)
+    return size(block), block
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -146,29 +175,30 @@ def run_batch(
     scenario: Scenario,
     runs: Sequence[tuple[str, int]],
     *,
-    record_consumers: bool = False,
+    record: str = "summary",
     series: bool = False,
     keep: Callable[[int], bool] = lambda i: False,
     network: nx.DiGraph | None = None,
 ) -> list[RunResult]:
     """Run (regime, seed) pairs of one scenario in lockstep; one result per run, in order.
 
+    ``record``: one of ``RECORD`` (what views show; the summary is always complete);
     ``series`` adds each run's model-level series (``SupplyChainModel.model_series``);
     ``keep(i)`` keeps a ``ReplicationView`` of run i (its recorder, for tables and plots);
     ``network``: the scenario's network, if already built.
     """
-    from .batch_model import BatchModel
     from .batch_views import ReplicationView, model_series
 
     network = scenario.network() if network is None else network
     regimes = {name: scenario.regime(name) for name in dict.fromkeys(r for r, _ in runs)}
     steps = scenario.steps
+    if record not in RECORD:
+        raise ConfigError("record", record, "one of " + ", ".join(RECORD))
     kinds = [k for _, k in network.nodes(data="kind")]
     values = values_per_period(len(kinds) - kinds.count("consumer"), kinds.count("consumer"),
-                               record_consumers)  # fmt: skip
+                               record == "all")  # fmt: skip
     limits.check_recording("steps", steps, steps, values)  # what one run may record
-    per = bytes_per_replication(network, steps, record_consumers)
-    size = split(len(runs), per + board_bytes(network, list(regimes.values()), steps))
+    size, block = plan(network, list(regimes.values()), steps, len(runs), record)
     out: list[RunResult] = []
     for start in range(0, len(runs), size):
         part = runs[start : start + size]
@@ -179,7 +209,9 @@ def run_batch(
             horizon=steps,
             warm_up=scenario.warm_up,
             disruptions=scenario.data.get("disruptions", []),
-            record_consumers=record_consumers,
+            record_consumers=record == "all",
+            variables=SUMMARY_VARIABLES if record == "summary" else FIRM_VARIABLES,
+            block=block,
             validated=True,
         )
         model.run()

@@ -8,7 +8,8 @@ and parameters are drawn together, as one (consumers, replications) array.
 
 A stream's numbers do not depend on how many are taken at a time (numpy's normal and
 Poisson draws use no more bits than they return), so each stream is read in blocks of
-``min(BLOCK, periods left)`` numbers, and its generator is dropped once no more are needed.
+``min(block, periods left)`` numbers (``BLOCK`` at most, as the agent model; fewer hold less
+memory), and its position is dropped once no more are needed.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from .streams import STREAM_DEMAND, StreamDraws, check_seeds, pcg64_seeds, strea
 # Processes that draw no random numbers: the agent object's own ``draw`` gives each period.
 FIXED = (ConstantDemand, StepDemand, ReplayDemand)
 BUILT_IN = (*FIXED, NormalDemand, PoissonDemand, AR1Demand, SeasonalDemand, FadDemand)
-GENERATOR_BYTES = 1000  # a numpy Generator with its PCG64: about 920 bytes, measured
+STATE_BYTES = 150  # a stream's position: a tuple of two 128-bit integers
 
 
 def uses_random_numbers(process: DemandProcess) -> bool:
@@ -52,9 +53,15 @@ class DemandGroup:
     """Consumers sharing one process and its parameters, drawn together."""
 
     def __init__(
-        self, process: DemandProcess, consumers: list[int], seeds: Sequence[int], horizon: int
+        self,
+        process: DemandProcess,
+        consumers: list[int],
+        seeds: Sequence[int],
+        horizon: int,
+        block: int = BLOCK,
     ) -> None:
         self.process = process
+        self.block = max(1, min(block, BLOCK))
         self.consumers = np.array(consumers, dtype=np.intp)
         self.shape = (len(consumers), len(seeds))
         self.horizon = horizon
@@ -103,8 +110,8 @@ class DemandGroup:
         row = t - self._start
         if row >= len(self._block):
             left = max(self.horizon - t, 1)
-            self._more = left > BLOCK
-            self._block = self._take(min(BLOCK, left))
+            self._more = left > self.block
+            self._block = self._take(min(self.block, left))
             self._start, row = t, 0
             if not self._more:
                 self._generators = self._streams = None  # nothing more to draw: free them
@@ -138,14 +145,18 @@ class DemandGroup:
 class BatchDemand:
     """Every consumer's demand, period by period, as one (consumers, replications) array."""
 
-    def __init__(self, processes: list[DemandProcess], seeds: Sequence[int], horizon: int):
+    def __init__(
+        self, processes: list[DemandProcess], seeds: Sequence[int], horizon: int, block: int = BLOCK
+    ) -> None:
         groups: dict[str, list[int]] = {}
         first: dict[str, DemandProcess] = {}
         for i, process in enumerate(processes):
             key = _key(process)
             groups.setdefault(key, []).append(i)
             first.setdefault(key, process)
-        self.groups = [DemandGroup(first[k], idx, seeds, horizon) for k, idx in groups.items()]
+        self.groups = [
+            DemandGroup(first[k], idx, seeds, horizon, block) for k, idx in groups.items()
+        ]
         self.shape = (len(processes), len(seeds))
 
     def draw(self, t: int) -> np.ndarray:
@@ -162,8 +173,10 @@ def _key(process: DemandProcess) -> str:
     return type(process).__name__ + json.dumps(params, sort_keys=True, default=repr)
 
 
-def demand_bytes(processes: list[DemandProcess], horizon: int) -> int:
-    """Bytes per replication that the consumers' streams hold at most."""
+def demand_bytes(processes: list[DemandProcess], horizon: int, block: int = BLOCK) -> int:
+    """Bytes per replication that the consumers' streams hold at most: a block of numbers
+    each, and its position while more are to come."""
     random = sum(uses_random_numbers(p) for p in processes)
-    per_stream = 8 * min(BLOCK, horizon) + GENERATOR_BYTES
+    block = min(block, BLOCK, horizon)
+    per_stream = 8 * block + (STATE_BYTES if horizon > block else 0)
     return random * per_stream + 8 * len(processes)

@@ -21,7 +21,7 @@ from pullchain.network.sums import ordered_sum_rows
 from pullchain.network.topology import Topology
 
 from . import build, metrics
-from .batch_demand import BatchDemand
+from .batch_demand import BLOCK, BatchDemand
 from .batch_disruptions import NEVER, BatchDisruptions
 from .batch_firms import BatchFirm, Lane
 from .batch_regime import BatchRegime
@@ -38,7 +38,11 @@ class BatchModel:
         horizon: periods to run.
         warm_up: periods left out of every summary metric.
         disruptions: outages and lead-time spikes, as for ``SupplyChainModel``.
-        record_consumers: keep per-consumer series too (firms are always recorded).
+        record_consumers: keep per-consumer series too.
+        variables: the firm variables to record (all of ``FIRM_VARIABLES`` by default;
+            ``SUMMARY_VARIABLES`` is what the summary reads).
+        block: periods of demand drawn at a time from each consumer's stream (at most
+            ``BLOCK``, as the agent model draws; fewer holds less memory).
     """
 
     def __init__(
@@ -52,6 +56,8 @@ class BatchModel:
         disruptions: list[Mapping[str, Any]] | None = None,
         record_consumers: bool = False,
         validated: bool = False,
+        variables: Sequence[str] = FIRM_VARIABLES,
+        block: int = BLOCK,
     ) -> None:
         self.network = network if validated else validate_network(network)
         self.topology = topology = Topology(self.network)
@@ -81,7 +87,7 @@ class BatchModel:
         }
         self._build_firms(settings, echelon, agent_lanes)
         self.regime = BatchRegime(topology, regimes, self.seeds, horizon)
-        self.demand = BatchDemand(processes, self.seeds, horizon)
+        self.demand = BatchDemand(processes, self.seeds, horizon, block)
         self._build_consumers()
         self._same_period = [
             f for f in self.firms if any(lane.lead_time == 0 for lane in f.in_lanes)
@@ -90,7 +96,8 @@ class BatchModel:
         opening = self.ledger()
         self.entered = opening["held"] + opening["in_transit"]
         # Recorded per period as (variables, agents, replications), written whole each period.
-        self.data = np.zeros((horizon, len(FIRM_VARIABLES), len(self.firms), reps))
+        self.variables = tuple(variables)
+        self.data = np.zeros((horizon, len(self.variables), len(self.firms), reps))
         self.consumer_data = (
             np.zeros((horizon, len(CONSUMER_VARIABLES), len(self.consumer_nodes), reps))
             if record_consumers
@@ -216,7 +223,7 @@ class BatchModel:
     def _record(self, t: int, demand: np.ndarray) -> None:
         row = self.data[t]
         for f, firm in enumerate(self.firms):
-            for v, name in enumerate(FIRM_VARIABLES):
+            for v, name in enumerate(self.variables):
                 row[v, f] = getattr(firm, name)
         self.total_demand[:, t] = np.ascontiguousarray(demand.T).sum(axis=1)
         if self.consumer_data is not None:
@@ -228,13 +235,14 @@ class BatchModel:
 
     def series(self, variable: str) -> np.ndarray:
         """One firm variable of every replication: (replications, firms, periods)."""
-        v = FIRM_VARIABLES.index(variable)
+        v = self.variables.index(variable)
         return np.ascontiguousarray(self.data[: self.rows, v].transpose(2, 1, 0))
 
     def record(self) -> metrics.Record:
-        """What the metrics read, for every replication at once."""
+        """What the metrics read, for every replication at once (each series laid out as
+        the metrics want it when it is read, so only one is copied at a time)."""
         return metrics.Record(
-            series={v: self.series(v) for v in metrics.SERIES},
+            series=_Series(self),
             demand=self.total_demand[:, : self.rows],
             firms=metrics.Firms.of(self.firms, self.topology.tiers),
             warm_up=self.warm_up,
@@ -263,3 +271,25 @@ class BatchModel:
     def first_start(self) -> list[int | None]:
         """Per replication, the period the first disruption began (None: none did)."""
         return [None if s == NEVER else int(s) for s in self.disruptions.first_start]
+
+
+SUMMARY_VARIABLES = tuple(v for v in FIRM_VARIABLES if v in (*metrics.SERIES, "period_cost"))
+"""The firm variables the summary and the model-level series read."""
+
+
+class _Series(Mapping):
+    """A batch's firm series as ``metrics.Record`` reads them, made on access."""
+
+    def __init__(self, model: BatchModel) -> None:
+        self._model = model
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._model.variables:
+            raise KeyError(name)
+        return self._model.series(name)
+
+    def __iter__(self):
+        return iter(self._model.variables)
+
+    def __len__(self) -> int:
+        return len(self._model.variables)

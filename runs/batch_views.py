@@ -74,7 +74,9 @@ class RecorderView:
             for f in model.firms
         ]
         self.rows = model.rows
-        data = np.ascontiguousarray(model.data[:, :, :, r].transpose(0, 2, 1))
+        data = np.full((model.horizon, len(firms), len(FIRM_VARIABLES)), np.nan)  # NaN: not kept
+        for v, name in enumerate(model.variables):
+            data[:, :, FIRM_VARIABLES.index(name)] = model.data[:, v, :, r]
         self.firms = SeriesView(firms, FIRM_VARIABLES, data, model.rows)
         consumers = [AgentProfile(1 + i, c, "consumer") for i, c in enumerate(model.consumer_nodes)]
         if model.consumer_data is None:

@@ -105,7 +105,7 @@ def test_presets_equal_the_agent_model_and_the_tidy_tables_too():
     for name in ("default", "beer-game", "disruption", "fad", "batching"):
         scenario = Scenario.preset(name).with_overrides({"steps": 60, "warm_up": 10})
         runs = [("opaque", 3), ("transparent", 3), ("transparent", 8)]
-        results = batch.run_batch(scenario, runs, keep=lambda i: i == 1)
+        results = batch.run_batch(scenario, runs, keep=lambda i: i == 1, record="firms")
         for (regime, seed), result in zip(runs, results, strict=True):
             agent = scenario.model(regime=regime, seed=seed, record_consumers=False)
             agent.run_model()
@@ -223,10 +223,11 @@ def test_a_batch_too_big_for_memory_is_split_and_gives_the_same_results(monkeypa
     scenario = Scenario.preset("beer-game")
     runs = [("opaque", s) for s in range(7)] + [("transparent", s) for s in range(5)]
     whole = batch.run_batch(scenario, runs)
-    per = batch.bytes_per_replication(scenario.network(), scenario.steps, False)
-    per += batch.board_bytes(scenario.network(), [scenario.regime("transparent")], scenario.steps)
+    network, regimes = scenario.network(), [scenario.regime("transparent")]
+    per = batch.bytes_per_replication(network, scenario.steps, "summary", 32)
+    per += batch.board_bytes(network, regimes, scenario.steps)
     monkeypatch.setenv("PULLCHAIN_MAX_BATCH_BYTES", str(3 * per))
-    assert batch.split(len(runs), per) == 3
+    assert batch.plan(network, regimes, scenario.steps, len(runs))[0] == 3
     parts = batch.run_batch(scenario, runs)
     assert [p.summary for p in parts] == [w.summary for w in whole]
 
@@ -274,3 +275,16 @@ def test_stream_states_are_numpys_for_any_seed(seed):
     for k, i in enumerate(idx):
         expected = stream(seed, STREAM_DEMAND, int(i)).standard_normal(5)
         np.testing.assert_array_equal(draws.take(k, lambda g: g.standard_normal(5)), expected)
+
+
+def test_a_batch_draws_smaller_demand_blocks_rather_than_split(monkeypatch):
+    scenario = Scenario.preset("default").with_overrides({"steps": 300, "warm_up": 10})
+    network, regimes = scenario.network(), [scenario.regime("transparent")]
+    runs = [("opaque", s) for s in range(6)] + [("transparent", s) for s in range(6)]
+    whole = batch.run_batch(scenario, runs)
+    small = batch.bytes_per_replication(network, scenario.steps, "summary", 32)
+    small += batch.board_bytes(network, regimes, scenario.steps)
+    monkeypatch.setenv("PULLCHAIN_MAX_BATCH_BYTES", str(len(runs) * small))
+    size, block = batch.plan(network, regimes, scenario.steps, len(runs))
+    assert size == len(runs) and block < 256  # one batch, blocks of fewer periods
+    assert [p.summary for p in batch.run_batch(scenario, runs)] == [w.summary for w in whole]
