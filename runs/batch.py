@@ -8,10 +8,10 @@ the one ``SupplyChainModel`` gives for that regime and seed, bit for bit (tests/
 
 Which engine runs is decided in one place, ``unsupported``: the batch engine covers the
 built-in core (every network, the built-in policies, forecasts, demand processes,
-allocation rules, regimes and their knobs, order shaping, disruptions, costs and money)
-and hands anything else (a researcher's class) back to the agent model,
-with one line saying why. ``run_many`` is what compare and sweeps call: batch where it
-can, agents where it must, ``engine`` to insist on one.
+allocation rules, regimes and their knobs, order shaping and gaming, disruptions, costs
+and money) and hands anything else (a researcher's class) back to the agent model, with
+one line saying why. ``choose`` is what compare and sweeps call: batch where it can,
+agents where it must, ``engine`` to insist on one.
 
 Memory is bounded: each replication's record is held to the limit on one run's
 (``limits.RECORD_BYTES``), and a batch whose replications would hold more than
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from .scenarios import Scenario
 
 ENGINES = ("auto", "batch", "agents")
+
+
 # -- which engine ------------------------------------------------------------------------------
 _REGIME_METHODS = ("bind", "observe", "needs", "_covered")
 
@@ -215,8 +217,8 @@ def run_batch(
             validated=True,
         )
         model.run()
-        record = model.record()
-        summaries = metrics.per_run(record, metrics.summaries(record))
+        recorded = model.record()
+        summaries = metrics.per_run(recorded, metrics.summaries(recorded))
         for r, (regime, seed) in enumerate(part):
             result = RunResult(regime, seed, summaries[r])
             if series or keep(start + r):
