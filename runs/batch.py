@@ -117,6 +117,7 @@ def bytes_per_replication(
     n_firms = len(kinds) - n_consumers
     # Rings of slots: orders, cancellations and goods on each lane, production, patience.
     slots = sum(2 * d["order_delay"] + d["lead_time"] + 4 for _, _, d in network.edges(data=True))
+    slots += 8 * sum(k == "consumer" for _, k in network.nodes(data="kind"))  # their lanes
     slots += sum(a.get("production_lead_time", 0) + 1 for _, a in network.nodes(data=True))
     slots += sum(  # orders waiting for consumers with patience, a slot per period
         2 * min(a["patience"] + 1, horizon + 1) * network.in_degree(n)

@@ -111,6 +111,7 @@ class DemandGroup:
         if row >= len(self._block):
             left = max(self.horizon - t, 1)
             self._more = left > self.block
+            self._block = None  # the spent block goes before the next is drawn
             self._block = self._take(min(self.block, left))
             self._start, row = t, 0
             if not self._more:
@@ -175,8 +176,8 @@ def _key(process: DemandProcess) -> str:
 
 def demand_bytes(processes: list[DemandProcess], horizon: int, block: int = BLOCK) -> int:
     """Bytes per replication that the consumers' streams hold at most: a block of numbers
-    each, and its position while more are to come."""
+    each, and its position."""
     random = sum(uses_random_numbers(p) for p in processes)
     block = min(block, BLOCK, horizon)
-    per_stream = 8 * block + (STATE_BYTES if horizon > block else 0)
+    per_stream = 8 * block + STATE_BYTES  # every position is held until the first draw
     return random * per_stream + 8 * len(processes)
