@@ -191,7 +191,7 @@ def _at_equal_service(
             tolerance=tolerance,
             progress=progress,
             engine=engine,
-        )  # fmt: skip
+        )
         for regime in regimes
     }
     rows = []
