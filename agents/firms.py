@@ -18,6 +18,7 @@ import mesa
 
 from pullchain.network.lanes import Lane
 from pullchain.network.regimes import Observation
+from pullchain.network.sums import ordered_sum
 
 from .allocation import AllocationRule
 from .ordering import OrderShaping
@@ -284,7 +285,7 @@ class Firm(mesa.Agent):
             self.write_off(self.on_hand)
         self.period_cost = self.holding_cost * self.on_hand + self.backlog_cost * self.backlog
         if self.in_transit_holding:
-            self.in_transit_charged = sum(lane.in_transit for lane in self._shipping)
+            self.in_transit_charged = ordered_sum(lane.in_transit for lane in self._shipping)
             self.period_cost += self.holding_cost * self.in_transit_charged
         if self.written_off:  # the value lost on stock marked down
             self.period_cost += max(self.unit_value - self.salvage_value, 0.0) * self.written_off

@@ -87,12 +87,6 @@ def unsupported(
             forecast = FORECASTS.get(name, f"{where}.policy_params.forecast")
             if forecast not in batch_policies.FORECASTS:
                 return f"{where}: forecast {name!r} ({forecast.__name__})"
-        params = attrs["policy_params"]
-        for name in ("safety_factor", "service_level", "fill_rate", "hold_periods", "integer"):
-            if params.get(name):
-                return f"{where}: {name} (not vectorised yet)"
-        if attrs.get("in_transit_holding"):
-            return f"{where}: in_transit_holding (not vectorised yet)"
         rule = ALLOCATIONS.get(attrs["allocation"], f"{where}.allocation")
         if rule not in batch_allocation.RULES:
             return f"{where}: allocation rule {attrs['allocation']!r} ({rule.__name__})"

@@ -139,6 +139,7 @@ class BatchFirm:
         self.consumer_shares = consumer_shares
         self.holding_cost, self.backlog_cost = s["holding_cost"], s["backlog_cost"]
         self.allow_returns = s["allow_returns"]
+        self.in_transit_holding = s.get("in_transit_holding", False)
         self.lead_time, self.echelon_lead_time = s["lead_time"], echelon_lead_time
         self.price, self.cost_of_capital = s["price"], s["cost_of_capital"]
         self.promotion = promotion  # as a seller: (every, length, discount)
@@ -152,6 +153,7 @@ class BatchFirm:
         shaping = s["shaping"]
         self.shaping = Shaping(shaping, reps, index, self.allow_returns) if shaping.active else None
         self.games = shaping.gaming > 1
+        self.review_period = shaping.review_period
         for lane in lanes_in:
             lane.gamed = self.games
         self.promotion_ahead = [lane.agent for lane in lanes_in]
@@ -191,6 +193,7 @@ class BatchFirm:
         self.down = np.zeros(reps, dtype=bool)
         self.down_any = False
         self.cancelling = zeros.copy()  # cancellations sent and not yet answered
+        self.in_transit_charged = zeros.copy()  # shipped, not yet delivered, and charged
         self.cost = zeros.copy()
         self.total_written_off = zeros.copy()
         self.net_owed = zeros.copy()
@@ -417,8 +420,8 @@ class BatchFirm:
         # self.demand is the sum of the orders that reached the firm: the regime's total.
         signal = self.signal = regime.signal(self.index, period, self.orders_in, self.demand)
         situation = Situation(
-            self.lead_time, self.echelon_lead_time, self.on_hand, self.backlog,
-            self.supply_line, signal,
+            period, self.lead_time, self.echelon_lead_time, self.review_period, self.on_hand,
+            self.backlog, self.backlog - self.net_owed, self.supply_line, signal, self.demand,
         )  # fmt: skip
         if self.sees_below:
             situation.downstream, situation.visible = regime.downstream(self.index, period)
@@ -489,6 +492,11 @@ class BatchFirm:
             self.total_written_off = self.total_written_off + scrap
             self.revenue = self.revenue + self.salvage_value * scrap
         cost = self.holding_cost * self.on_hand + self.backlog_cost * self.backlog
+        if self.in_transit_holding:  # what it shipped that is still on its way
+            after = period + 1
+            lanes = [lane.in_transit_at(after) for _, lane in self.firm_out]
+            self.in_transit_charged = ordered_sum_rows(np.array(lanes).reshape(-1, self.reps))
+            cost = cost + self.holding_cost * self.in_transit_charged
         if self.season_end >= 0:  # the value lost on stock marked down (0 before the end)
             cost = cost + max(self.unit_value - self.salvage_value, 0.0) * self.written_off
         if self.order_cost:

@@ -18,6 +18,7 @@ import numpy as np
 from pullchain.agents import forecasts as fc
 from pullchain.agents import policies as pol
 from pullchain.agents.ordering import OrderShaping
+from pullchain.agents.safety import SafetyStock, loss_inverse
 from pullchain.network.sums import fsum_rows
 
 FSUM_BY_COLUMN = 24  # below this many replications, math.fsum column by column is faster
@@ -27,23 +28,74 @@ FSUM_BY_COLUMN = 24  # below this many replications, math.fsum column by column 
 class Situation:
     """What a policy may use, one value per replication (``pullchain.agents.Situation``)."""
 
+    period: int
     lead_time: float
     echelon_lead_time: float
+    review_period: int
     on_hand: np.ndarray
     backlog: np.ndarray
+    credit: np.ndarray  # what customers' negative orders cancelled beyond what was owed
     supply_line: np.ndarray
     signal: np.ndarray
+    orders: np.ndarray  # what reached the firm from its customers
     # Echelon stock below, where visible: sum_d f_d IP_d, and where it is visible at all.
     downstream: np.ndarray | None = None
     visible: np.ndarray | None = None
 
     @property
     def inventory_position(self) -> np.ndarray:
-        return self.on_hand - self.backlog + self.supply_line
+        return self.on_hand - self.backlog + self.credit + self.supply_line
 
     @property
     def net_stock(self) -> np.ndarray:
-        return self.on_hand - self.backlog
+        return self.on_hand - self.backlog + self.credit
+
+    @property
+    def alone(self) -> bool:
+        return self.echelon_lead_time <= self.lead_time
+
+
+class Safety:
+    """``safety.SafetyStock``: z sigma_t sqrt(L), sigma_t the root mean square of the last
+    ``window`` forecast errors (their squares summed with fsum, so in any order)."""
+
+    def __init__(self, agent: SafetyStock, reps: int) -> None:
+        self.fill_rate = agent.fill_rate
+        self.z = np.full(reps, agent.z)  # for a fill rate: each replication's Newton start
+        self.squares = np.zeros((agent.window, reps))
+        self.seen = 0
+        self.sum = np.zeros(reps)
+
+    @classmethod
+    def of(cls, agent: SafetyStock | None, reps: int) -> Safety | None:
+        return None if agent is None else cls(agent, reps)
+
+    def observe(self, demand: np.ndarray, forecast: np.ndarray) -> None:
+        error = demand - forecast
+        self.squares[self.seen % len(self.squares)] = error * error
+        self.seen += 1
+        self.sum = fsum_columns(self.squares)  # the slots not yet filled add exact zeros
+
+    def level(self, lead_time, mean, review_period: int) -> np.ndarray:
+        """SS_t; ``lead_time`` one L for all, or one per replication."""
+        n = min(self.seen, len(self.squares))
+        sigma = np.sqrt(self.sum / n) if n else np.zeros_like(self.sum)
+        root = math.sqrt(lead_time) if np.isscalar(lead_time) else np.sqrt(lead_time)
+        spread = sigma * root
+        some = spread > 0.0
+        if self.fill_rate is not None and some.any():
+            shortage = (1.0 - self.fill_rate) * review_period * np.maximum(mean, 0.0)
+            shortage = shortage / np.where(some, spread, 1.0)
+            for r in np.flatnonzero(some):  # Newton's method on libm's erfc, as the agent's
+                self.z[r] = loss_inverse(float(shortage[r]), float(self.z[r]))
+        return np.where(some, self.z * spread, 0.0)
+
+
+def fsum_columns(stack: np.ndarray) -> np.ndarray:
+    """``math.fsum`` of each column: column by column where there are few of them."""
+    if stack.shape[1] < FSUM_BY_COLUMN:
+        return np.array([math.fsum(col) for col in stack.T.tolist()])
+    return fsum_rows(stack)
 
 
 # -- forecasts ------------------------------------------------------------------------------
@@ -56,6 +108,7 @@ class MovingAverage:
         self.newest = self.buf[-1].copy()
         self.slot = 0  # where the next value goes (the window is a ring: fsum ignores order)
         self.run = np.full(reps, agent._run)
+        self.value = np.full(reps, agent._value)
 
     def update(self, x: np.ndarray) -> np.ndarray:
         self.run = np.where(x == self.newest, self.run + 1, 1)
@@ -63,12 +116,11 @@ class MovingAverage:
         self.slot = (self.slot + 1) % self.window
         self.newest = x
         if self.window == 1:
-            return x
-        if self.buf.shape[1] < FSUM_BY_COLUMN:
-            total = np.array([math.fsum(col) for col in self.buf.T.tolist()])
+            self.value = x
         else:
-            total = fsum_rows(self.buf)
-        return np.where(self.run >= self.window, x, total / self.window)
+            total = fsum_columns(self.buf)
+            self.value = np.where(self.run >= self.window, x, total / self.window)
+        return self.value
 
 
 class ExponentialSmoothing:
@@ -88,9 +140,10 @@ class Naive:
     """``forecasts.Naive``: F_t = x_t."""
 
     def __init__(self, agent: fc.Naive, reps: int) -> None:
-        pass
+        self.value = np.full(reps, agent._value)
 
     def update(self, x: np.ndarray) -> np.ndarray:
+        self.value = x
         return x
 
 
@@ -120,10 +173,15 @@ class OrderUpTo:
         self.forecast = FORECASTS[type(agent.forecast)](agent.forecast, reps)
         self.safety_stock = agent.safety_stock
         self.safety_periods = agent.safety_periods
+        self.safety = Safety.of(agent.safety, reps)
 
     def order(self, s: Situation) -> np.ndarray:
+        if self.safety is not None:
+            self.safety.observe(s.orders, self.forecast.value)  # what it ships vs mu_{t-1}
         mu = self.forecast.update(s.signal)
         target = s.lead_time * mu + self.safety_stock + self.safety_periods * mu
+        if self.safety is not None:
+            target = target + self.safety.level(s.lead_time, mu, s.review_period)
         return target - s.inventory_position
 
 
@@ -132,9 +190,15 @@ class BaseStock:
 
     def __init__(self, agent: pol.BaseStock, reps: int) -> None:
         self.level = agent.level
+        self.expected = agent._expected
+        self.safety = Safety.of(agent.safety, reps)
 
     def order(self, s: Situation) -> np.ndarray:
-        return self.level - s.inventory_position
+        if self.safety is None:
+            return self.level - s.inventory_position
+        self.safety.observe(s.orders, self.expected)
+        safety = self.safety.level(s.lead_time, self.expected, s.review_period)
+        return self.level + safety - s.inventory_position
 
 
 class MinMax:
@@ -167,11 +231,16 @@ class Sterman:
         self.theta, self.alpha_s, self.beta = agent.theta, agent.alpha_s, agent.beta
         self.desired_stock = agent.desired_stock
         self.expected = np.full(reps, agent.expected)
+        self.hold_periods, self.hold_order = agent.hold_periods, agent.hold_order
+        self.integer = agent.integer
 
     def order(self, s: Situation) -> np.ndarray:
         self.expected = self.theta * s.signal + (1 - self.theta) * self.expected
+        if s.period < self.hold_periods:  # as on the board: the first orders are fixed
+            return np.full(len(self.expected), float(self.hold_order))
         gap = self.desired_stock - s.net_stock - self.beta * s.supply_line
-        return np.maximum(0.0, self.expected + self.alpha_s * gap)
+        quantity = np.maximum(0.0, self.expected + self.alpha_s * gap)
+        return np.floor(quantity + 0.5) if self.integer else quantity
 
 
 class MakeToOrder:
@@ -194,15 +263,35 @@ class EchelonBaseStock:
         self.level = agent.level
         self.local_level = agent.local_level
         self.expected = agent._expected
+        self.safety = Safety.of(agent.safety, reps)
 
     def order(self, s: Situation) -> np.ndarray:
         ip = s.inventory_position
-        local = self.local_level - ip
-        if s.visible is None or not s.visible.any():
-            return local
-        if self.level is None:
+        if s.alone and self.level is not None:  # its echelon is itself, always in view
+            return self.level + self._safety(s.orders, s.lead_time, s) - ip
+        seen = s.visible is not None and s.visible.any()
+        if seen and self.level is None:
             self.level = (s.echelon_lead_time + 1) * self.expected
-        return np.where(s.visible, self.level - (ip + s.downstream), local)
+        if self.safety is None:
+            local = self.local_level + 0.0 - ip
+            if not seen:
+                return local
+            return np.where(s.visible, self.level + 0.0 - (ip + s.downstream), local)
+        # One error a period, of the demand that drains the position it controls.
+        visible = s.visible if seen else np.zeros(len(ip), dtype=bool)
+        self.safety.observe(np.where(visible, s.signal, s.orders), self.expected)
+        lead = np.where(visible, float(s.echelon_lead_time), float(s.lead_time))
+        safety = self.safety.level(lead, self.expected, s.review_period)
+        local = self.local_level + safety - ip
+        if not seen:
+            return local
+        return np.where(visible, self.level + safety - (ip + s.downstream), local)
+
+    def _safety(self, demand, lead_time, s: Situation):
+        if self.safety is None:
+            return 0.0
+        self.safety.observe(demand, self.expected)
+        return self.safety.level(lead_time, self.expected, s.review_period)
 
 
 POLICIES = {

@@ -36,6 +36,8 @@ class AgentProfile:
     salvage_value: float = 0.0
     price: float = 0.0
     unit_cost: float = 0.0
+    in_transit_holding: bool = False
+    lead_time: float = 0.0
 
 
 class SeriesView:
@@ -69,6 +71,8 @@ class RecorderView:
                 unit_value=f.unit_value,
                 salvage_value=f.salvage_value,
                 price=f.price,
+                in_transit_holding=f.in_transit_holding,
+                lead_time=f.lead_time,
                 unit_cost=f.unit_cost,
             )
             for f in model.firms

@@ -26,8 +26,16 @@ POLICIES = [
     ("s_S", {}),
     ("r_Q", {}),
     ("sterman", {}),
+    ("sterman", {"hold_periods": 3, "integer": True}),
     ("make_to_order", {}),
     ("echelon_base_stock", {}),
+    # adaptive safety stock from the firm's own forecast errors (z sigma_t sqrt(L))
+    ("order_up_to", {"window": 4, "safety_factor": 1.2, "error_window": 5}),
+    ("order_up_to", {"forecast": "exponential_smoothing", "service_level": 0.9}),
+    ("order_up_to", {"window": 3, "fill_rate": 0.95, "error_window": 4}),
+    ("base_stock", {"safety_factor": 0.8}),
+    ("echelon_base_stock", {"service_level": 0.95, "error_window": 3}),
+    ("echelon_base_stock", {"fill_rate": 0.9}),
 ]
 DEMANDS = [
     ("normal", {"mean": 10.0, "std": 6.0}),
@@ -156,6 +164,7 @@ def networks(draw) -> nx.DiGraph:
         attrs["initial_stock"] = draw(st.floats(0, 50))
         attrs["allow_returns"] = draw(st.booleans())
         attrs["holding_cost"] = draw(st.sampled_from([0.5, 0.0, 1.25]))
+        attrs["in_transit_holding"] = draw(st.booleans())
         if draw(st.booleans()):  # the push-vs-pull mechanisms, in random combinations
             attrs["gaming"] = draw(st.sampled_from([1.0, 2.0, 4.0]))
             attrs["min_order"] = draw(st.sampled_from([0.0, 8.0]))
