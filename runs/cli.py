@@ -139,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="safety factors: a list 0,0.5,1 or a range START:STOP:STEP (default: 0:3:0.25)",
     )  # fmt: skip
     front.add_argument("--plot", type=Path, metavar="FILE", help="write the frontier figure")
+    _engine_option(front)
     front.add_argument(
         "--service", type=_service, metavar="RATE",
         help="the fill rate at which to measure the distance (default: the scenario's service)",
@@ -520,7 +521,10 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         _check_plot_path(args.plot)
     total = 2 * replications * len(factors)
     with _progress(args, total, f"{scenario.name}: frontier") as bar:
-        result = frontier(resolved, factors=factors, replications=replications, progress=bar.update)
+        result = frontier(
+            resolved, factors=factors, replications=replications, progress=bar.update,
+            engine=args.engine, say=lambda message: _say(args, message),
+        )  # fmt: skip
     target = resolved.service
     table = result.table()
     if args.plot is not None:

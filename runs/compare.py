@@ -145,13 +145,14 @@ def compare(
     seed = scenario.seed if seed is None else seed
     regimes = regimes or ("opaque", scenario.shared_regime)
     service = scenario.service if service is None else check_service("service", service)
+    network = scenario.network() if engine != "agents" else None
+    engine = choose(engine, scenario, regimes, say, network)  # said once, before any run
     if service:
         seeds = replication_seeds(seed, replications)
         return _at_equal_service(scenario, seeds, regimes, service, tolerance, progress, engine)
     seeds = replication_seeds(seed, replications)
     rows, examples = [], {}
-    network = scenario.network() if engine != "agents" else None
-    if choose(engine, scenario, regimes, say, network) == "batch":
+    if engine == "batch":
         pairs = [(regime, s) for s in seeds for regime in regimes]
         results = run_batch(scenario, pairs, keep=lambda i: i < len(regimes), network=network)
         for i, result in enumerate(results):

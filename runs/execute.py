@@ -280,7 +280,8 @@ def rerun(
     """Run one row of a sweep again, alone, and return the finished model.
 
     ``base`` is the sweep's base scenario: a ``Scenario``, or a sweep folder (its
-    ``scenario.toml``). The model's ``summary()`` equals the row's metrics exactly.
+    ``scenario.toml``). The model's ``summary()`` equals the row's metrics exactly (a
+    tuned row runs at its ``tuned_safety_factor``).
 
     A sweep folder's manifest holds the source code of the sweep's plug-ins (its
     ``imports``). That code is executed only with ``trust_code=True``: a folder someone
@@ -306,6 +307,9 @@ def rerun(
     params = json.loads(row["params"]) if isinstance(row.get("params"), str) else {}
     try:
         scenario = scenario_for(base, params)
+        tuned = row.get("tuned_safety_factor")
+        if tuned is not None and not math.isnan(float(tuned)):  # a run at its tuned factor
+            scenario = scenario.with_overrides({"safety_factor": float(tuned)})
         model = scenario.model(regime=row["regime"], seed=int(row["seed"]), record_consumers=False)
     except ConfigError as err:
         if not untrusted:

@@ -22,6 +22,7 @@ import pandas as pd
 from pullchain.network.errors import ConfigError, check_number
 from pullchain.network.limits import check_runs
 
+from .batch import choose
 from .compare import paired_interval, replication_seeds
 from .scenarios import Scenario
 from .service import evaluate
@@ -93,8 +94,11 @@ def frontier(
     seed: int | None = None,
     regimes: tuple[str, ...] | None = None,
     progress: Callable[[int], None] | None = None,
+    engine: str = "auto",
+    say: Callable[[str], None] = lambda message: None,
 ) -> Frontier:
-    """Run every regime at every safety factor on the same seeds."""
+    """Run every regime at every safety factor on the same seeds (each regime's seeds at
+    one factor as one batch, where the batch engine covers the scenario: ``engine``)."""
     factors = tuple(float(check_number("factors", z)) for z in factors)
     if len(factors) < 2 or len(set(factors)) != len(factors):
         raise ConfigError("factors", list(factors), "at least two different safety factors")
@@ -104,10 +108,11 @@ def frontier(
     check_runs("factors", len(factors) * len(regimes) * replications)  # before any run
     seeds = replication_seeds(seed, replications)
     scenario.with_overrides({"safety_factor": factors[0]})  # no firm takes one: fail now
+    engine = choose(engine, scenario, regimes, say)  # said once, before any run
     rows = []
     for regime in regimes:
         for z in sorted(factors):
-            evaluation = evaluate(scenario, regime, seeds, z, progress)
+            evaluation = evaluate(scenario, regime, seeds, z, progress, engine)
             for r, summary in enumerate(evaluation.summaries):
                 cost = summary["total_cost"] / summary["periods"]
                 rows.append(
