@@ -190,9 +190,17 @@ class SupplyChainModel(mesa.Model):
             self.disruptions.apply(t, self._firm_by_node, self.lanes)
         for firm in self.firms:
             firm.arrive(t)
-        pos = self._pos
-        for consumer in self.consumers:
-            pos[consumer.index] = consumer.buy(t)
+        if len(self.consumers) < 8:  # numpy adds fewer than 8 left to right, as this does
+            pos = [consumer.buy(t) for consumer in self.consumers]
+            total = 0.0
+            for quantity in pos:
+                total += quantity
+        else:
+            pos = self._pos
+            for consumer in self.consumers:
+                pos[consumer.index] = consumer.buy(t)
+            total = float(pos.sum())
+        self._demand_total = total
         board = self.regime.board
         board.publish_pos(t, pos)
         for firm in self.firms:
@@ -210,7 +218,7 @@ class SupplyChainModel(mesa.Model):
             firm.close_period()
         for source in self._sources:
             self.entered += source.made  # goods enter the chain when a source makes them
-        self.recorder.record(float(self._pos.sum()))
+        self.recorder.record(self._demand_total)
         self.datacollector.collect(self)
 
     # -- bookkeeping views ----------------------------------------------------------
