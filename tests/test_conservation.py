@@ -15,106 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pullchain.network.builders import divergent_tree, layered_network, serial_chain
 from pullchain.network.regimes import make_regime
 from pullchain.runs.batch_model import BatchModel
 from pullchain.runs.model import SupplyChainModel
 
 from .helpers import ENGINES
-
-POLICIES = [
-    ("order_up_to", {"window": 3}),
-    ("order_up_to", {"forecast": "exponential_smoothing", "alpha": 0.5, "safety_periods": 1}),
-    ("order_up_to", {"window": 4, "service_level": 0.95, "error_window": 5}),
-    ("order_up_to", {"window": 2, "fill_rate": 0.98}),
-    ("base_stock", {}),
-    ("base_stock", {"safety_factor": 1.5, "error_window": 3}),
-    ("echelon_base_stock", {"safety_factor": -0.5}),
-    ("echelon_base_stock", {"fill_rate": 0.9, "level": 40.0}),
-    ("s_S", {}),
-    ("r_Q", {}),
-    ("sterman", {}),
-    ("sterman", {"hold_periods": 3, "hold_order": 6.0, "integer": True}),
-]
-
-
-@st.composite
-def networks(draw):
-    shape = draw(st.sampled_from(["serial", "tree", "layered"]))
-    lead = draw(st.integers(0, 3))
-    delay = draw(st.integers(0, 2))
-    policy, params = draw(st.sampled_from(POLICIES))
-    demand = draw(
-        st.sampled_from(
-            [
-                ("normal", {"mean": 10.0, "std": 6.0}),
-                ("poisson", {"mean": 5.0}),
-                ("step", {"before": 4.0, "after": 12.0, "at": 5}),
-                ("fad", {"base": 1.0, "peak": 15.0, "start": 3, "rise": 3, "fade": 4}),
-            ]
-        )
-    )
-    common = {
-        "lead_time": lead,
-        "order_delay": delay,
-        "policy": policy,
-        "policy_params": params,
-        "demand": demand[0],
-        "demand_params": demand[1],
-    }
-    if shape == "serial":
-        G = serial_chain(draw(st.integers(2, 5)), **common)
-    elif shape == "tree":
-        G = divergent_tree(
-            depth=draw(st.integers(2, 3)), branching=draw(st.integers(1, 3)), **common
-        )
-    else:
-        k = draw(st.integers(1, 3))
-        n_suppliers = draw(st.integers(1, 3))
-        n_brands = draw(st.integers(1, 3))
-        n_retailers = draw(st.integers(1, 4))
-        # Every seller needs a buyer: each layer may be at most k times the next.
-        n_brands = max(n_brands, -(-n_suppliers // k))
-        n_retailers = max(n_retailers, -(-n_brands // k))
-        G = layered_network(
-            n_suppliers,
-            n_brands,
-            n_retailers,
-            max(draw(st.integers(1, 12)), -(-n_retailers // k)),
-            sources_per_buyer=k,
-            seed=draw(st.integers(0, 1000)),
-            **common,
-        )
-    for node, kind in G.nodes(data="kind"):
-        attrs = G.nodes[node]
-        if kind == "consumer":
-            attrs["backorder"] = draw(st.booleans())
-            attrs["patience"] = draw(st.sampled_from([-1, 0, 2]))
-            continue
-        attrs["allocation"] = draw(st.sampled_from(["proportional", "fcfs", "equal", "need"]))
-        attrs["initial_stock"] = draw(st.floats(0, 50))
-        attrs["allow_returns"] = draw(st.booleans())
-        if draw(st.booleans()):  # the push-vs-pull mechanisms, in random combinations
-            attrs["gaming"] = draw(st.sampled_from([1.0, 2.0, 4.0]))
-            attrs["min_order"] = draw(st.sampled_from([0.0, 8.0]))
-            attrs["batch_size"] = draw(st.sampled_from([0.0, 5.0]))
-            attrs["review_period"] = draw(st.sampled_from([1, 3]))
-            attrs["forward_buy"] = draw(st.sampled_from([0.0, 2.0]))
-            attrs["promotion_every"] = draw(st.sampled_from([0, 6]))
-            attrs["promotion_discount"] = 0.2
-            attrs["season_end"] = draw(st.sampled_from([-1, 12]))
-            attrs["price"] = draw(st.sampled_from([0.0, 3.0]))
-            attrs["in_transit_holding"] = draw(st.booleans())
-        if kind in ("supplier", "brand"):
-            attrs["capacity"] = draw(st.sampled_from([math.inf, 3.0, 25.0]))
-            attrs["production_lead_time"] = draw(st.integers(0, 3))
-            attrs["initial_in_production"] = draw(st.sampled_from([0.0, 2.5]))
-    for u, v in G.edges:
-        if G.nodes[v]["kind"] != "consumer":
-            G.edges[u, v]["initial_in_transit"] = draw(st.sampled_from([0.0, 1.5]))
-            G.edges[u, v]["initial_orders"] = draw(st.sampled_from([0.0, 2.0]))
-            G.edges[u, v]["share"] = draw(st.sampled_from([1.0, 2.0, 0.5]))
-    return G
+from .strategies import networks
 
 
 def assert_conserved(model: SupplyChainModel) -> None:
