@@ -47,6 +47,22 @@ def ordered_sum_rows(stack: np.ndarray) -> np.ndarray:
     return np.cumsum(stack, axis=0)[-1]
 
 
+def running_total(x: np.ndarray, axis: int) -> np.ndarray:
+    """x_0 + x_1 + ... along ``axis``, left to right: ``np.cumsum(x, axis)``'s last value,
+    bit for bit (x_0 itself, then each term added). A short axis beside a long rest is
+    added term by term (numpy's cumsum pays for each short row); else numpy's cumsum."""
+    n = x.shape[axis]
+    if n == 0:
+        return np.zeros(x.shape[:axis] + x.shape[axis + 1 :])
+    if x.size < 64 * n:
+        return np.take(np.cumsum(x, axis=axis), -1, axis=axis)
+    terms = np.moveaxis(x, axis, 0)
+    total = terms[0].copy()
+    for term in terms[1:]:
+        total += term
+    return total
+
+
 def fsum_rows(stack: np.ndarray) -> np.ndarray:
     """``math.fsum`` down the first axis of an (n, R) array, bit for bit.
 
@@ -91,3 +107,130 @@ def fsum_rows(stack: np.ndarray) -> np.ndarray:
         x = hi + y
         hi = np.where(fix & (y == x - hi), x, hi)
     return hi
+
+
+# -- numpy's pairwise sum, one term at a time (the batch engine's summaries) -------------------
+BLOCK = 128  # numpy's PW_BLOCKSIZE
+
+
+class PairwiseSum:
+    """The sum of n terms (arrays of one shape) that numpy's sum of a contiguous axis of
+    length n gives, bit for bit, taken one term at a time, so the terms need not be kept.
+
+    numpy adds a contiguous axis pairwise (``DOUBLE_pairwise_sum``, numpy/_core/src/umath/
+    loops_utils.h.src): a block of fewer than 8 terms left to right; of up to 128 terms
+    in 8 running sums, a stride of 8 apart, combined as ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)),
+    then the rest left to right; a longer run is split in two halves (the first a
+    multiple of 8), each summed alike, and the two added. Its reduction starts from 0.0.
+    The batch engine sums each period's figures into one of these as it steps, as the
+    agent model's metrics sum a recorded series over its periods. The order is checked
+    against this numpy once; if a numpy ever adds otherwise, the terms are kept and numpy
+    sums them.
+
+    Write each term into ``target()`` (copy it in, or add it when told to add), then
+    ``advance()``; ``add(x)`` does both. ``total()`` once all n are in.
+    """
+
+    _numpy_order: bool | None = None
+
+    def __init__(self, n: int, shape: tuple[int, ...]) -> None:
+        if PairwiseSum._numpy_order is None:
+            PairwiseSum._numpy_order = True  # checking needs the pairwise path itself
+            PairwiseSum._numpy_order = _agrees_with_numpy()
+        self.n, self.shape = n, tuple(shape)
+        self._leaves: list[tuple[int, int]] = []
+        self._parents: dict[tuple, tuple[int, int]] = {}
+        _split(0, n, self._leaves, self._parents)
+        self._kept: list[np.ndarray] | None = None if PairwiseSum._numpy_order else []
+        self._leaf, self._k = 0, 0
+        self._stack: list[tuple[tuple[int, int], np.ndarray]] = []
+        big = any(m >= 8 for _, m in self._leaves)
+        self._r = np.zeros((8, *self.shape)) if big and self._kept is None else None
+        self._res = np.zeros(self.shape)
+        self._start_leaf()
+
+    def _start_leaf(self) -> None:
+        self._k = 0
+        if self._leaf < len(self._leaves):
+            self._m = self._leaves[self._leaf][1]
+            self._end = self._m - self._m % 8 if self._m >= 8 else 0
+
+    def target(self) -> tuple[np.ndarray, bool]:
+        """Where the next term goes, and whether it is added there (False: copied in)."""
+        if self._kept is not None:
+            self._kept.append(np.zeros(self.shape))
+            return self._kept[-1], False
+        if self._k < self._end:
+            return self._r[self._k % 8], self._k >= 8
+        return self._res, self._k > 0  # (a first term copied: 0.0 + x but for -0.0)
+
+    def advance(self) -> None:
+        """The term is in."""
+        if self._kept is not None:
+            return
+        self._k += 1
+        if self._k == self._end:
+            r = self._r
+            self._res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        if self._k == self._m:
+            self._push(self._leaves[self._leaf], self._res)
+            self._res = np.zeros(self.shape)
+            self._leaf += 1
+            self._start_leaf()
+
+    def add(self, x: np.ndarray) -> None:
+        target, adding = self.target()
+        if adding:
+            target += x
+        else:
+            target[...] = x
+        self.advance()
+
+    def _push(self, node: tuple[int, int], value: np.ndarray) -> None:
+        stack = self._stack
+        stack.append((node, value))
+        while len(stack) >= 2 and (stack[-2][0], stack[-1][0]) in self._parents:
+            (left, a), (right, b) = stack[-2], stack[-1]
+            del stack[-2:]
+            stack.append((self._parents[left, right], a + b))
+
+    def total(self) -> np.ndarray:
+        """The sum of the n terms."""
+        if self._kept is not None:
+            if len(self._kept) != self.n:
+                raise ValueError(f"{len(self._kept)} of {self.n} terms added")
+            if not self.n:
+                return np.zeros(self.shape)
+            return np.ascontiguousarray(np.moveaxis(np.stack(self._kept), 0, -1)).sum(axis=-1)
+        if self._leaf != len(self._leaves):
+            raise ValueError(f"{self._leaves[self._leaf][0] + self._k} of {self.n} terms added")
+        if not self.n:
+            return np.zeros(self.shape)
+        ((_, value),) = self._stack
+        return 0.0 + value
+
+
+def _split(start: int, n: int, leaves: list, parents: dict) -> None:
+    """numpy's blocks of a run of n terms from ``start``, in order, and which two make which."""
+    if n <= BLOCK:
+        if n:
+            leaves.append((start, n))
+        return
+    half = n // 2
+    half -= half % 8
+    _split(start, half, leaves, parents)
+    _split(start + half, n - half, leaves, parents)
+    parents[(start, half), (start + half, n - half)] = (start, n)
+
+
+def _agrees_with_numpy() -> bool:
+    """Whether ``PairwiseSum`` adds as this numpy does, on lengths that take each branch."""
+    rng = np.random.default_rng(0)
+    for n in (1, 7, 8, 9, 15, 16, 36, 127, 128, 129, 200, 257, 1000, 1001):
+        x = rng.standard_normal((n, 3)) * 10.0 ** rng.integers(-8, 8, (n, 3))
+        stream = PairwiseSum(n, (3,))
+        for term in x:
+            stream.add(term)
+        if not np.array_equal(stream.total(), np.ascontiguousarray(x.T).sum(axis=-1)):
+            return False
+    return True
