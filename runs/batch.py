@@ -20,6 +20,7 @@ Memory is bounded: each replication's record is held to the limit on one run's
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -101,9 +102,15 @@ BLOCKS = (256, 128, 64, 32)  # periods of demand drawn at a time, most first
 
 
 def bytes_per_replication(
-    network: nx.DiGraph, horizon: int, record: str = "summary", block: int = BLOCKS[0]
+    network: nx.DiGraph,
+    horizon: int,
+    record: str = "summary",
+    block: int = BLOCKS[0],
+    series: float = 1.0,
 ) -> int:
-    """What one replication of a batch holds at most: its record, state and streams."""
+    """What one replication of a batch holds at most: its record, state and streams.
+    ``series``: the share of replications whose firm series are kept (with ``record``
+    "summary": those a disruption's figures or a view read; every one otherwise)."""
     from .build import demand_process
 
     kinds = [k for _, k in network.nodes(data="kind")]
@@ -119,14 +126,16 @@ def bytes_per_replication(
         if a["kind"] == "consumer" and a["backorder"] and a["patience"] >= 0
     )
     variables = len(SUMMARY_VARIABLES) if record == "summary" else len(FIRM_VARIABLES)
-    recorded = horizon * (n_firms * variables + 1 + (record == "all") * 3 * n_consumers)
-    copied = horizon * n_firms  # one series laid out for the metrics at a time
+    share = series if record == "summary" else 1.0
+    kept = horizon * (n_firms * variables + (record == "all") * 3 * n_consumers)
+    recorded = math.ceil(share * kept) + horizon * (1 + n_firms)  # demand; each tier's orders
+    summed = (9 + 2 * math.ceil(math.log2(max(horizon, 2)))) * (len(metrics.SERIES) * n_firms + 2)
     state = 80 * n_firms + 12 * n_consumers + slots
     consumers = [n for n, k in network.nodes(data="kind") if k == "consumer"]
     streams = batch_demand.demand_bytes(
         [demand_process(network, n) for n in consumers], horizon, block
     )
-    return 8 * (recorded + copied + state) + streams
+    return 8 * (recorded + summed + state) + streams
 
 
 def board_bytes(network: nx.DiGraph, regimes: Sequence[InformationRegime], horizon: int) -> int:
@@ -141,14 +150,16 @@ def plan(
     horizon: int,
     n_runs: int,
     record: str = "summary",
+    series: float = 1.0,
 ) -> tuple[int, int]:
     """How many replications one batch may hold (``limits.BATCH_BYTES``), and the periods
     of demand each draws at a time: the fewest batches, then the biggest blocks (a
-    smaller block holds less, a batch split in two costs twice the steps)."""
+    smaller block holds less, a batch split in two costs twice the steps). ``series``:
+    the share of runs whose firm series are kept."""
     board = board_bytes(network, regimes, horizon)
 
     def size(block: int) -> int:
-        per = bytes_per_replication(network, horizon, record, block) + board
+        per = bytes_per_replication(network, horizon, record, block, series) + board
         return limits.batch_size("batch", n_runs, per)
 
     fewest = -(-n_runs // size(BLOCKS[-1]))
@@ -174,7 +185,7 @@ def run_batch(
     *,
     record: str = "summary",
     series: bool = False,
-    keep: Callable[[int], bool] = lambda i: False,
+    keep: Callable[[int], bool] | None = None,
     network: nx.DiGraph | None = None,
 ) -> list[RunResult]:
     """Run (regime, seed) pairs of one scenario in lockstep; one result per run, in order.
@@ -183,6 +194,10 @@ def run_batch(
     ``series`` adds each run's model-level series (``SupplyChainModel.model_series``);
     ``keep(i)`` keeps a ``ReplicationView`` of run i (its recorder, for tables and plots);
     ``network``: the scenario's network, if already built.
+
+    The summary is summed as the runs go; firm series are recorded only as asked: every
+    run's for ``record`` "firms" and "all", for ``series`` and under disruptions (whose
+    figures read them), else only those of the runs kept.
     """
     from .batch_views import ReplicationView, model_series
 
@@ -195,19 +210,27 @@ def run_batch(
     values = values_per_period(len(kinds) - kinds.count("consumer"), kinds.count("consumer"),
                                record == "all")  # fmt: skip
     limits.check_recording("steps", steps, steps, values)  # what one run may record
-    size, block = plan(network, list(regimes.values()), steps, len(runs), record)
+    disruptions = scenario.data.get("disruptions", [])
+    every = record != "summary" or series or bool(disruptions)
+    kept = [i for i in range(len(runs)) if keep(i)] if keep is not None else []
+    share = 1.0 if every else len(kept) / max(len(runs), 1)
+    size, block = plan(network, list(regimes.values()), steps, len(runs), record, share)
     out: list[RunResult] = []
     for start in range(0, len(runs), size):
         part = runs[start : start + size]
+        mine = [i - start for i in kept if start <= i < start + size]
         model = BatchModel(
             network,
             regimes=[regimes[r] for r, _ in part],
             seeds=[s for _, s in part],
             horizon=steps,
             warm_up=scenario.warm_up,
-            disruptions=scenario.data.get("disruptions", []),
+            disruptions=disruptions,
             record_consumers=record == "all",
-            variables=SUMMARY_VARIABLES if record == "summary" else FIRM_VARIABLES,
+            variables=(SUMMARY_VARIABLES if every or mine else ())
+            if record == "summary"
+            else FIRM_VARIABLES,
+            kept=None if every else mine,
             block=block,
             validated=True,
         )
@@ -216,11 +239,12 @@ def run_batch(
         summaries = metrics.per_run(recorded, metrics.summaries(recorded))
         for r, (regime, seed) in enumerate(part):
             result = RunResult(regime, seed, summaries[r])
-            if series or keep(start + r):
+            keeping = keep is not None and keep(start + r)
+            if series or keeping:
                 view = ReplicationView(model, r)
                 if series:
                     result.series = model_series(view)
-                if keep(start + r):
+                if keeping:
                     result.view = view
             out.append(result)
         del model

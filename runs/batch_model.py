@@ -17,7 +17,7 @@ import numpy as np
 
 from pullchain.network.regimes import InformationRegime
 from pullchain.network.schema import validate_network
-from pullchain.network.sums import ordered_sum_rows
+from pullchain.network.sums import PairwiseSum, ordered_sum_rows
 from pullchain.network.topology import Topology
 
 from . import build, metrics
@@ -40,7 +40,9 @@ class BatchModel:
         disruptions: outages and lead-time spikes, as for ``SupplyChainModel``.
         record_consumers: keep per-consumer series too.
         variables: the firm variables to record (all of ``FIRM_VARIABLES`` by default;
-            ``SUMMARY_VARIABLES`` is what the summary reads).
+            none for a summary alone, which is summed as the run goes; a disruption's
+            figures read ``SUMMARY_VARIABLES``).
+        kept: the replications whose firm (and consumer) series are recorded (None: all).
         block: periods of demand drawn at a time from each consumer's stream (at most
             ``BLOCK``, as the agent model draws; fewer holds less memory).
     """
@@ -57,6 +59,7 @@ class BatchModel:
         record_consumers: bool = False,
         validated: bool = False,
         variables: Sequence[str] = FIRM_VARIABLES,
+        kept: Sequence[int] | None = None,
         block: int = BLOCK,
     ) -> None:
         self.network = network if validated else validate_network(network)
@@ -95,16 +98,20 @@ class BatchModel:
         self._sources = [f for f in self.firms if f.kind == "supplier"]
         opening = self.ledger()
         self.entered = opening["held"] + opening["in_transit"]
-        # Recorded per period as (variables, agents, replications), written whole each period.
+        # Recorded per period as (variables, agents, kept replications).
         self.variables = tuple(variables)
-        self.data = np.zeros((horizon, len(self.variables), len(self.firms), reps))
+        self.kept = {r: k for k, r in enumerate(range(reps) if kept is None else kept)}
+        self._kept = None if kept is None else np.array(list(self.kept), dtype=np.intp)
+        n_kept = len(self.kept)
+        self.data = np.zeros((horizon, len(self.variables), len(self.firms), n_kept))
         self.consumer_data = (
-            np.zeros((horizon, len(CONSUMER_VARIABLES), len(self.consumer_nodes), reps))
+            np.zeros((horizon, len(CONSUMER_VARIABLES), len(self.consumer_nodes), n_kept))
             if record_consumers
             else None
         )
         self.total_demand = np.zeros((reps, horizon))
         self.rows = 0
+        self._start_sums()
 
     def _build_firms(self, settings: dict, echelon: dict, agent_lanes: dict) -> None:
         topology = self.topology
@@ -220,38 +227,91 @@ class BatchModel:
             self.entered = self.entered + source.made
         self._record(t, demand)
 
+    def _start_sums(self) -> None:
+        """What the summary reads, summed as the run goes (``metrics.Summed``): every
+        firm series over the periods after the warm-up, in numpy's order, as the agent
+        model's summary sums its recorded series; the chain's stock and backlog; the
+        orders of each tier, period by period."""
+        reps, n_firms = self.reps, len(self.firms)
+        self.firm_info = metrics.Firms.of(self.firms, self.topology.tiers)
+        self.summed_from = min(self.warm_up, max(self.horizon - 2, 0))
+        periods = self.horizon - self.summed_from
+        self._sums = PairwiseSum(periods, (len(metrics.SERIES), n_firms, reps))
+        self._chain = PairwiseSum(periods, (2, reps))  # on hand, backlog of all firms
+        self._orders_placed = np.zeros((n_firms, reps))
+        self._tiers = self.firm_info.by_tier()
+        self.tier_data = np.zeros((self.horizon, len(self._tiers), reps))
+
     def _record(self, t: int, demand: np.ndarray) -> None:
-        row = self.data[t]
-        for f, firm in enumerate(self.firms):
-            for v, name in enumerate(self.variables):
-                row[v, f] = getattr(firm, name)
+        firms, kept = self.firms, self._kept
+        if self.variables:
+            row = self.data[t]
+            for f, firm in enumerate(firms):
+                for v, name in enumerate(self.variables):
+                    x = getattr(firm, name)
+                    row[v, f] = x if kept is None else x[kept]
+        for k, cols in enumerate(self._tiers.values()):
+            self.tier_data[t, k] = _left_to_right([firms[j].ordered for j in cols])
+        if t >= self.summed_from:
+            target, adding = self._sums.target()
+            for f, firm in enumerate(firms):
+                for v, name in enumerate(metrics.SERIES):
+                    if adding:
+                        target[v, f] += getattr(firm, name)
+                    else:
+                        target[v, f] = getattr(firm, name)
+                self._orders_placed[f] += firm.ordered > 0
+            self._sums.advance()
+            target, adding = self._chain.target()
+            for v, name in enumerate(("on_hand", "backlog")):
+                total = _left_to_right([getattr(firm, name) for firm in firms])
+                if adding:
+                    target[v] += total
+                else:
+                    target[v] = total
+            self._chain.advance()
         self.total_demand[:, t] = np.ascontiguousarray(demand.T).sum(axis=1)
         if self.consumer_data is not None:
             waiting = np.where(
                 self.backorder[:, None], self.total_consumer_demand - self.total_bought, 0.0
             )
-            self.consumer_data[t] = np.stack([demand, self.bought, waiting])
+            rows = np.stack([demand, self.bought, waiting])
+            self.consumer_data[t] = rows if kept is None else rows[:, :, kept]
         self.rows = t + 1
 
     def series(self, variable: str) -> np.ndarray:
-        """One firm variable of every replication: (replications, firms, periods)."""
+        """One recorded firm variable of the kept replications: (kept, firms, periods)."""
         v = self.variables.index(variable)
         return np.ascontiguousarray(self.data[: self.rows, v].transpose(2, 1, 0))
 
-    def record(self) -> metrics.Record:
-        """What the metrics read, for every replication at once (each series laid out as
-        the metrics want it when it is read, so only one is copied at a time)."""
-        return metrics.Record(
-            series=_Series(self),
-            demand=self.total_demand[:, : self.rows],
-            firms=metrics.Firms.of(self.firms, self.topology.tiers),
+    def record(self) -> metrics.Summed:
+        """What the metrics read, for every replication at once: the sums taken as the
+        run went, and the firm series kept (a run's summary is taken at its horizon)."""
+        if self.rows != self.horizon:
+            raise ValueError(f"a batch is summarised at its horizon, {self.horizon}, "
+                             f"not at period {self.rows}")  # fmt: skip
+        sums, chain = self._sums.total(), self._chain.total()
+        return metrics.Summed.of(
+            self.data,
+            self.variables,
+            demand=self.total_demand,
+            firms=self.firm_info,
             warm_up=self.warm_up,
             shock_start=self.first_start(),
+            summed_from=self.summed_from,
+            sums={v: sums[k].T for k, v in enumerate(metrics.SERIES)},
+            orders_placed=self._orders_placed.T,
+            chain_sums={"on_hand": chain[0], "backlog": chain[1]},
+            tier_series={
+                tier: np.ascontiguousarray(self.tier_data[:, k].T)
+                for k, tier in enumerate(self._tiers)
+            },
+            kept=self.kept,
         )
 
-    def summaries(self, warm_up: int | None = None) -> dict[str, np.ndarray]:
+    def summaries(self) -> dict[str, np.ndarray]:
         """Every summary metric, one value per replication (``metrics.summaries``)."""
-        return metrics.summaries(self.record(), warm_up)
+        return metrics.summaries(self.record())
 
     # -- bookkeeping views -----------------------------------------------------------------------
     def ledger(self) -> dict[str, np.ndarray]:
@@ -273,23 +333,13 @@ class BatchModel:
         return [None if s == NEVER else int(s) for s in self.disruptions.first_start]
 
 
-SUMMARY_VARIABLES = tuple(v for v in FIRM_VARIABLES if v in (*metrics.SERIES, "period_cost"))
-"""The firm variables the summary and the model-level series read."""
+SUMMARY_VARIABLES = tuple(v for v in FIRM_VARIABLES if v in metrics.SERIES)
+"""The firm variables the summary (a disruption's figures) and the model-level series read."""
 
 
-class _Series(Mapping):
-    """A batch's firm series as ``metrics.Record`` reads them, made on access."""
-
-    def __init__(self, model: BatchModel) -> None:
-        self._model = model
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        if name not in self._model.variables:
-            raise KeyError(name)
-        return self._model.series(name)
-
-    def __iter__(self):
-        return iter(self._model.variables)
-
-    def __len__(self) -> int:
-        return len(self._model.variables)
+def _left_to_right(terms: list[np.ndarray]) -> np.ndarray:
+    """x_0 + x_1 + ...: the first term itself, then each added (``sums.running_total``)."""
+    total = np.array(terms[0], dtype=float)
+    for x in terms[1:]:
+        total += x
+    return total

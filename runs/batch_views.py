@@ -77,16 +77,19 @@ class RecorderView:
             )
             for f in model.firms
         ]
+        if r not in model.kept:
+            raise ValueError(f"replication {r}'s series were not kept")
+        k = model.kept[r]
         self.rows = model.rows
         data = np.full((model.horizon, len(firms), len(FIRM_VARIABLES)), np.nan)  # NaN: not kept
         for v, name in enumerate(model.variables):
-            data[:, :, FIRM_VARIABLES.index(name)] = model.data[:, v, :, r]
+            data[:, :, FIRM_VARIABLES.index(name)] = model.data[:, v, :, k]
         self.firms = SeriesView(firms, FIRM_VARIABLES, data, model.rows)
         consumers = [AgentProfile(1 + i, c, "consumer") for i, c in enumerate(model.consumer_nodes)]
         if model.consumer_data is None:
             self.consumers = SeriesView([], CONSUMER_VARIABLES, np.zeros((0, 0, 3)), 0)
         else:
-            data = np.ascontiguousarray(model.consumer_data[:, :, :, r].transpose(0, 2, 1))
+            data = np.ascontiguousarray(model.consumer_data[:, :, :, k].transpose(0, 2, 1))
             self.consumers = SeriesView(consumers, CONSUMER_VARIABLES, data, model.rows)
         self._demand = model.total_demand[r]
 

@@ -20,7 +20,8 @@ The core, ``summaries``, computes every metric for R replications at once from a
 is the case R = 1, the batch engine's the case R > 1, so both engines report through
 the same code. Sums over periods are numpy's (pairwise) over a contiguous period axis,
 sums over firms add left to right in processing order (``pullchain.network.sums``):
-the result of each does not depend on R.
+the result of each does not depend on R. The batch engine takes the same sums as it
+steps (``Summed``: the reductions ``Record`` makes, already made).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from pullchain.network.sums import running_total
 
 if TYPE_CHECKING:
     from .recorder import Recorder
@@ -100,9 +103,36 @@ class Record:
     def periods(self) -> int:
         return self.demand.shape[1]
 
+    # The reductions the summary makes of the series: a batch's record (``Summed``)
+    # took the very same ones, bit for bit, as its replications ran.
     def totals(self, warm_up: int) -> dict[str, np.ndarray]:
         """Each firm's sum over the periods after ``warm_up``, per series: (R, firms)."""
         return {v: over_time(x[:, :, warm_up:]) for v, x in self.series.items() if v in SERIES}
+
+    def ordering_periods(self, warm_up: int) -> np.ndarray:
+        """Each firm's count of periods after ``warm_up`` it placed an order in: (R, firms)."""
+        return over_time((self.series["ordered"][:, :, warm_up:] > 0).astype(float))
+
+    def chain_mean(self, name: str, warm_up: int) -> np.ndarray:
+        """The mean over the periods after ``warm_up`` of the firms' total of ``name``
+        (added left to right each period): (R,)."""
+        return np.mean(over_firms(self.series[name][:, :, warm_up:]), axis=-1)
+
+    def tier_orders(self, warm_up: int) -> dict[int, np.ndarray]:
+        """Per tier, the orders its firms place in each period after ``warm_up`` (added
+        left to right): (R, periods)."""
+        ordered = self.series["ordered"][:, :, warm_up:]
+        return {tier: over_firms(ordered, cols) for tier, cols in self.firms.by_tier().items()}
+
+    def replication(self, r: int) -> Record:
+        """Replication r alone (R = 1)."""
+        return Record(
+            series={v: x[r : r + 1] for v, x in self.series.items()},
+            demand=self.demand[r : r + 1],
+            firms=self.firms,
+            warm_up=self.warm_up,
+            shock_start=[self.shock_start[r]],
+        )
 
     @classmethod
     def of_recorder(
@@ -134,6 +164,82 @@ class _Stacked(Record):
         return {v: total[:, k] for k, v in enumerate(self.series)}
 
 
+@dataclass
+class Summed(Record):
+    """The batch engine's record: the summary's reductions, taken as the replications ran
+    (from period ``summed_from``, as ``summaries`` leaves out the warm-up, with
+    ``sums.PairwiseSum`` adding each series' periods in numpy's order), and the few
+    series the summary reads whole. ``series``: the firm series a batch kept, if any,
+    recorded as ``data`` (periods, variables, firms, kept replications)."""
+
+    summed_from: int = 0
+    sums: Mapping[str, np.ndarray] | None = None  # each of SERIES: (R, firms)
+    orders_placed: np.ndarray | None = None  # (R, firms)
+    chain_sums: Mapping[str, np.ndarray] | None = None  # on_hand, backlog: (R,)
+    tier_series: Mapping[int, np.ndarray] | None = None  # tier -> (R, periods)
+    data: np.ndarray | None = None
+    variables: tuple[str, ...] = ()
+    kept: Mapping[int, int] | None = None  # replication -> its place in ``data``
+
+    @classmethod
+    def of(cls, data: np.ndarray, variables: Sequence[str], **fields: Any) -> Summed:
+        variables = tuple(variables)
+        return cls(series=_Transposed(data, variables), data=data, variables=variables,
+                   **fields)  # fmt: skip
+
+    def _from(self, warm_up: int) -> None:
+        if warm_up != self.summed_from:
+            raise ValueError(
+                f"this batch summed its series from period {self.summed_from}, not {warm_up}"
+            )
+
+    def totals(self, warm_up: int) -> dict[str, np.ndarray]:
+        self._from(warm_up)
+        return dict(self.sums)
+
+    def ordering_periods(self, warm_up: int) -> np.ndarray:
+        self._from(warm_up)
+        return self.orders_placed
+
+    def chain_mean(self, name: str, warm_up: int) -> np.ndarray:
+        self._from(warm_up)
+        return self.chain_sums[name] / (self.periods - warm_up)
+
+    def tier_orders(self, warm_up: int) -> dict[int, np.ndarray]:
+        return {tier: x[:, warm_up:] for tier, x in self.tier_series.items()}
+
+    def replication(self, r: int) -> Record:
+        if r not in self.kept:
+            raise ValueError(f"replication {r}'s firm series were not kept")
+        k = self.kept[r]
+        return Record(
+            series=_Transposed(self.data[:, :, :, k : k + 1], self.variables),
+            demand=self.demand[r : r + 1],
+            firms=self.firms,
+            warm_up=self.warm_up,
+            shock_start=[self.shock_start[r]],
+        )
+
+
+class _Transposed(Mapping):
+    """Series recorded as (periods, variables, firms, R), each laid out as (R, firms,
+    periods) when it is read."""
+
+    def __init__(self, data: np.ndarray, variables: tuple[str, ...]) -> None:
+        self._data, self._variables = data, variables
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._variables:
+            raise KeyError(name)
+        return np.ascontiguousarray(self._data[:, self._variables.index(name)].transpose(2, 1, 0))
+
+    def __iter__(self):
+        return iter(self._variables)
+
+    def __len__(self) -> int:
+        return len(self._variables)
+
+
 # -- reductions with a fixed order ---------------------------------------------------------------
 def over_firms(x: np.ndarray, cols: Sequence[int] | None = None) -> np.ndarray:
     """Sum over the firm axis of (R, firms, ...), left to right (0.0 for no firm)."""
@@ -141,7 +247,7 @@ def over_firms(x: np.ndarray, cols: Sequence[int] | None = None) -> np.ndarray:
         x = x[:, list(cols)]
     if x.shape[1] == 0:
         return np.zeros(x.shape[:1] + x.shape[2:])
-    return np.cumsum(x, axis=1)[:, -1]  # a running sum: left to right
+    return running_total(x, axis=1)
 
 
 def over_time(x: np.ndarray) -> np.ndarray:
@@ -180,36 +286,37 @@ def _of_each(parts: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     stack = np.stack(list(parts.values()), axis=1)  # (R, parts, firms)
     if stack.shape[2] == 0:
         return {k: np.zeros(len(stack)) for k in parts}
-    summed = np.cumsum(stack, axis=2)[:, :, -1]
+    summed = running_total(stack, axis=2)
     return {k: summed[:, i] for i, k in enumerate(parts)}
 
 
 # -- the summary -----------------------------------------------------------------------------
 def tier_order_series(record: Record, warm_up: int = 0) -> dict[int, np.ndarray]:
     """Per tier (1 = retailers), the total orders its firms place each period, (R, periods)."""
-    ordered = record.series["ordered"][:, :, warm_up:]
-    return {tier: over_firms(ordered, cols) for tier, cols in record.firms.by_tier().items()}
+    return record.tier_orders(warm_up)
 
 
-def tier_stock_series(record: Record, warm_up: int = 0) -> dict[int, np.ndarray]:
-    """Per tier, the mean units its firms hold on hand (each firm's mean, added), (R,)."""
-    on_hand = record.series["on_hand"][:, :, warm_up:]
-    if not on_hand.shape[2]:
-        return {t: np.zeros(len(on_hand)) for t in record.firms.by_tier()}
-    means = np.mean(np.ascontiguousarray(on_hand), axis=-1)  # (R, firms)
+def tier_stock_series(
+    record: Record, warm_up: int = 0, totals: Mapping[str, np.ndarray] | None = None
+) -> dict[int, np.ndarray]:
+    """Per tier, the mean units its firms hold on hand (each firm's mean, added), (R,).
+    ``totals``: ``record.totals(warm_up)``, if already taken (a mean is the total / n)."""
+    n = record.periods - warm_up
+    if n <= 0:
+        return {t: np.zeros(record.demand.shape[0]) for t in record.firms.by_tier()}
+    means = (record.totals(warm_up) if totals is None else totals)["on_hand"] / n  # (R, firms)
     return {t: _of_each({t: means[:, cols]})[t] for t, cols in record.firms.by_tier().items()}
 
 
 def summaries(record: Record, warm_up: int | None = None) -> dict[str, np.ndarray]:
     """The headline figures of R runs, after the warm-up: metric -> (R,) array."""
-    s, firms, rows = record.series, record.firms, record.periods
+    firms, rows = record.firms, record.periods
     w = record.warm_up if warm_up is None else warm_up
     w = min(w, max(rows - 2, 0))
     reps = record.demand.shape[0]
     c = firms.costs
     total = record.totals(w)  # (R, firms) per series
-    on_hand, backlog = s["on_hand"][:, :, w:], s["backlog"][:, :, w:]
-    orders = over_time((s["ordered"][:, :, w:] > 0).astype(float))
+    orders = record.ordering_periods(w)
     retail = np.array([k == "retailer" for k in firms.kinds], dtype=float)  # x 0.0 adds 0.0
     # Every sum over firms at once: each row a per-firm product, added left to right.
     parts = {
@@ -246,8 +353,8 @@ def summaries(record: Record, warm_up: int | None = None) -> dict[str, np.ndarra
         "fill_rate": np.where(
             asked > 0, summed["filled"] / np.where(asked > 0, asked, 1.0), np.nan
         ),
-        "on_hand_mean": np.mean(over_firms(on_hand), axis=-1) if n > 0 else np.zeros(reps),
-        "backlog_mean": np.mean(over_firms(backlog), axis=-1) if n > 0 else np.zeros(reps),
+        "on_hand_mean": record.chain_mean("on_hand", w) if n > 0 else np.zeros(reps),
+        "backlog_mean": record.chain_mean("backlog", w) if n > 0 else np.zeros(reps),
         "lost_sales": summed["lost_sales"],
         "holding_cost": costs[0],
         "in_transit_cost": summed["in_transit_cost"],
@@ -271,7 +378,7 @@ def summaries(record: Record, warm_up: int | None = None) -> dict[str, np.ndarra
     for tier, ratio in by_tier.items():
         out[f"bullwhip_tier{tier}"] = ratio
     out["bullwhip_top"] = by_tier[max(by_tier)] if by_tier else nan
-    for tier, stock in tier_stock_series(record, w).items():
+    for tier, stock in tier_stock_series(record, w, total).items():
         out[f"on_hand_tier{tier}"] = stock
     struck = [r for r, start in enumerate(record.shock_start) if start is not None and start < rows]
     if struck:
@@ -286,13 +393,15 @@ def summaries(record: Record, warm_up: int | None = None) -> dict[str, np.ndarra
 def per_run(record: Record, values: Mapping[str, np.ndarray]) -> list[dict[str, float]]:
     """``summaries`` as one dict per replication, as ``summary`` gives it for one run: the
     figures after a disruption only for replications a disruption struck."""
-    columns = {k: v.tolist() for k, v in values.items()}
-    plain = [k for k in columns if not k.startswith(SHOCK_METRICS)]
-    rows = record.periods
-    out = []
-    for r, start in enumerate(record.shock_start):
-        keys = list(columns) if start is not None and start < rows else plain
-        out.append({k: float(columns[k][r]) for k in keys})
+    keys = list(values)
+    shock = [k for k in keys if k.startswith(SHOCK_METRICS)]
+    rows = zip(*(np.asarray(values[k], dtype=float).tolist() for k in keys), strict=True)
+    out = [dict(zip(keys, row, strict=True)) for row in rows]  # tolist: Python floats
+    if shock:
+        for one, start in zip(out, record.shock_start, strict=True):
+            if start is None or start >= record.periods:
+                for k in shock:
+                    del one[k]
     return out
 
 
@@ -336,10 +445,11 @@ def shock_figures(record: Record, r: int, start: int, settle: int = 5, window: i
       what its suppliers owe it as coming, so a late delivery alone does not move
       its orders).
     """
+    record = record.replication(r)  # from here on, replication r is replication 0
     s, firms, rows = record.series, record.firms, record.periods
     warm_up = record.warm_up
     retail = firms.where("retailer")
-    gap = over_firms(s["demand"][r : r + 1] - s["filled"][r : r + 1], retail)[0]
+    gap = over_firms(s["demand"] - s["filled"], retail)[0]
     before = gap[warm_up:start] if start > warm_up + 1 else gap[:start]
     limit = (before.mean() + 2 * before.std() if len(before) else 0.0) + 1e-9
     # A shock can take periods to reach the shelves: recovery is looked for only once
@@ -355,11 +465,11 @@ def shock_figures(record: Record, r: int, start: int, settle: int = 5, window: i
         "recovery_time": recovery,
         "unserved_after_shock": float(gap[start:end].sum()),
     }
-    demand = record.demand[r]
-    orders = {t: q[r] for t, q in tier_order_series(record).items()}
+    demand = record.demand[0]
+    orders = {t: q[0] for t, q in tier_order_series(record).items()}
     top = orders[max(orders)]
     out["bullwhip_after_shock"] = float(variance_ratio(top[start:], demand[start:]))
-    net = s["on_hand"][r : r + 1] - s["backlog"][r : r + 1]
+    net = s["on_hand"] - s["backlog"]
     for tier, cols in firms.by_tier().items():
         stock = over_firms(net, cols)[0]
         out[f"felt_tier{tier}"] = _left_range(stock, start, warm_up, window)

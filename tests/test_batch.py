@@ -27,7 +27,7 @@ from pullchain.agents.policies import POLICIES, BaseStock
 from pullchain.network.builders import beer_game, serial_chain
 from pullchain.network.errors import ConfigError
 from pullchain.network.regimes import REGIMES, InformationRegime, make_regime
-from pullchain.network.sums import fsum_rows, ordered_sum, ordered_sum_rows
+from pullchain.network.sums import PairwiseSum, fsum_rows, ordered_sum, ordered_sum_rows
 from pullchain.runs import batch, metrics
 from pullchain.runs.batch_model import BatchModel
 from pullchain.runs.batch_views import ReplicationView
@@ -254,6 +254,40 @@ def test_column_sums_are_the_scalar_sums_bit_for_bit(rows):
         assert fsum_rows(stack)[r] == math.fsum(stack[:, r])
         assert ordered_sum_rows(stack)[r] == ordered_sum(stack[:, r])
         assert ordered_sum_rows(stack[:, r : r + 1])[0] == ordered_sum(stack[:, r])
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 36, 128, 129, 290, 1001, 4099])
+def test_a_pairwise_sum_taken_term_by_term_is_numpys_sum(n):
+    rng = np.random.default_rng(n)
+    terms = rng.standard_normal((n, 2, 3)) * 10.0 ** rng.integers(-9, 9, (n, 2, 3))
+    summed = PairwiseSum(n, (2, 3))
+    for x in terms:
+        summed.add(x)
+    expected = np.ascontiguousarray(np.moveaxis(terms, 0, -1)).sum(axis=-1)
+    np.testing.assert_array_equal(summed.total(), expected)
+
+
+def test_a_summary_alone_is_summed_as_the_runs_go_and_keeps_only_the_views_asked_for():
+    scenario = Scenario.preset("default").with_overrides({"steps": 300, "warm_up": 10})
+    runs = [("opaque", 3), ("transparent", 3), ("transparent", 8)]
+    network = scenario.network()
+    model = BatchModel(network, regimes=[scenario.regime(r) for r, _ in runs],
+                       seeds=[s for _, s in runs], horizon=300, warm_up=10, variables=(),
+                       validated=True).run()  # fmt: skip
+    assert model.data.size == 0  # no firm series: the summary was summed as it went
+    results = batch.run_batch(scenario, runs, keep=lambda i: i == 1, network=network)
+    assert [r.view is not None for r in results] == [False, True, False]
+    for (regime, seed), result in zip(runs, results, strict=True):
+        agent = scenario.model(regime=regime, seed=seed, record_consumers=False)
+        agent.run_model()
+        assert list(result.summary) == list(agent.summary())
+        assert all(same(result.summary[k], v) for k, v in agent.summary().items())
+        if result.view is not None:  # the series the summary reads, as the figures draw
+            for key, values in agent.model_series().items():
+                np.testing.assert_array_equal(result.view.model_series()[key], values)
+    with pytest.raises(ValueError, match="replication 0's series were not kept"):
+        ReplicationView(BatchModel(network, regimes=[scenario.regime("opaque")] * 2,
+                                   seeds=[1, 2], horizon=3, kept=[1]), 0)  # fmt: skip
 
 
 def test_the_beer_game_in_lockstep_matches_one_run():
