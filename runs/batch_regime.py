@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pullchain.network.regimes import InformationRegime
+from pullchain.network.regimes import InformationRegime, draw_participants
 from pullchain.network.sums import ordered_sum_rows
 from pullchain.network.topology import Topology
 
@@ -66,8 +66,8 @@ class BatchRegime:
         for r, (g, seed) in enumerate(zip(regimes, seeds, strict=True)):
             k = round(g.participation * len(firms))
             if 0 < k < len(firms):  # else the draw does not matter (all or none)
-                order = stream(seed, STREAM_REGIME).permutation(len(firms))
-                self.participating[order[:k], r] = True
+                rng = stream(seed, STREAM_REGIME)
+                self.participating[:, r] = draw_participants(topology, g.participation, rng)
             elif k == len(firms):
                 self.participating[:, r] = True
         self.pos = np.zeros((self.depth, len(topology.consumers), reps))
