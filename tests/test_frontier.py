@@ -66,9 +66,11 @@ def test_factors_from_the_command_line(text, values):
     assert parse_factors(text) == pytest.approx(values)
 
 
-@pytest.mark.parametrize("text", ["0:1", "1:0:0.5", "a,b", "0:1:0"])
+@pytest.mark.parametrize(
+    "text", ["0:1", "1:0:0.5", "a,b", "0:1:0", "0:inf:1", "-inf:0:1", "0:3:1e-320", "0:1e9:1"]
+)
 def test_bad_factors_are_config_errors(text):
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError):  # an endless or huge range too, before it is listed
         parse_factors(text)
 
 
