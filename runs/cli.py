@@ -555,10 +555,10 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         base, other = result.regimes[:2]
         for metric, label in (("on_hand_mean", "stock on hand"), ("cost_per_period", "cost")):
             g = gaps[metric]
+            pct = "n/a" if math.isnan(g["change_pct"]) else f"{g['change_pct']:+.1f}%"
             print(
                 f"  at a fill rate of {target:.1%}, {label}: {base} {_fmt(g[base])}, "
-                f"{other} {_fmt(g[other])} ({_fmt(g['change'])}, {g['change_pct']:+.1f}%), "
-                "read off each curve"
+                f"{other} {_fmt(g[other])} ({_fmt(g['change'])}, {pct}), read off each curve"
             )
     return 0
 

@@ -97,3 +97,10 @@ def test_the_command_line_prints_and_writes_the_frontier(tmp_path, capsys):
     assert plot.stat().st_size > 50_000
     bad = pullchain("frontier", "beer-game", "--factors", "0,1")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_a_service_outside_the_curves_prints_n_a_not_nan(capsys):
+    args = ["frontier", "--steps", "60", "--set", "warm_up=20", "--replications", "2"]
+    assert main([*args, "--factors", "0,0.5", "--service", "0.9999", "--quiet"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert "transparent n/a (n/a, n/a)" in last and "nan" not in last
