@@ -92,9 +92,12 @@ def summary(model, warm_up: int | None = None) -> dict[str, float]:
     holding = sum(float(on_hand[:, j].sum()) * f.holding_cost for j, f in enumerate(firms))
     transit = rec.firms.series("in_transit_charged")[w:]
     in_transit_cost = sum(
-        float(transit[:, j].sum()) * f.holding_cost
-        for j, f in enumerate(firms)
-        if getattr(f, "in_transit_holding", False)
+        (
+            float(transit[:, j].sum()) * f.holding_cost
+            for j, f in enumerate(firms)
+            if getattr(f, "in_transit_holding", False)
+        ),
+        0.0,  # a float where no firm pays it, as every other metric
     )
     backlog_cost = sum(float(backlog[:, j].sum()) * f.backlog_cost for j, f in enumerate(firms))
     lost_cost = sum(
