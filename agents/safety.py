@@ -73,6 +73,18 @@ def loss_inverse(g: float, start: float = 0.0) -> float:
     return z
 
 
+def _open_unit(field: str, value: object, what: str) -> float:
+    """A number strictly between 0 and 1; one message for every value that is not one."""
+    expected = f"{what} > 0 and < 1"
+    try:
+        number = check_number(field, value)
+    except ConfigError:
+        raise ConfigError(field, value, expected) from None
+    if not 0 < number < 1:
+        raise ConfigError(field, value, expected)
+    return float(number)
+
+
 class SafetyStock:
     """A firm's adaptive safety stock: z sigma_t sqrt(L), sigma_t from its forecast errors.
 
@@ -110,15 +122,9 @@ class SafetyStock:
         if safety_factor is not None:
             self.z = float(check_number("safety_factor", safety_factor))
         elif service_level is not None:
-            csl = check_number("service_level", service_level, minimum=0, maximum=1)
-            if not 0 < csl < 1:
-                raise ConfigError("service_level", service_level, "a probability > 0 and < 1")
-            self.z = _NORMAL.inv_cdf(csl)
+            self.z = _NORMAL.inv_cdf(_open_unit("service_level", service_level, "a probability"))
         else:
-            beta = check_number("fill_rate", fill_rate, minimum=0, maximum=1)
-            if not 0 < beta < 1:
-                raise ConfigError("fill_rate", fill_rate, "a fraction > 0 and < 1")
-            self.fill_rate = float(beta)
+            self.fill_rate = _open_unit("fill_rate", fill_rate, "a fraction")
             self.z = 0.0  # solved each period; kept as the next Newton start
         self._squares: deque[float] = deque(maxlen=self.window)
         self._sum = 0.0  # recomputed with fsum each period: no drift of a running sum
