@@ -35,6 +35,7 @@ from collections import deque
 from statistics import NormalDist
 
 from pullchain.network.errors import ConfigError, check_number
+from pullchain.network.limits import check_window
 
 __all__ = ["SafetyStock", "normal_loss"]
 
@@ -118,6 +119,7 @@ class SafetyStock:
                 "exactly one of safety_factor, service_level, fill_rate",
             )
         self.window = int(check_number("error_window", window, minimum=2, integer=True))
+        check_window("error_window", self.window)  # summed anew every period: O(window)
         self.fill_rate = None
         if safety_factor is not None:
             self.z = float(check_number("safety_factor", safety_factor))

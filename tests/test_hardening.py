@@ -109,6 +109,10 @@ HANGS = {
         ["run", "--set", "firms.policy_params={window = 1000000000}"],
         "PULLCHAIN_MAX_WINDOW",
     ),
+    "policy_params.error_window = 1e9": (
+        ["run", "--set", "firms.policy_params={safety_factor = 1, error_window = 1000000000}"],
+        "PULLCHAIN_MAX_WINDOW",
+    ),
     "regime.delay = 1e9": (
         ["run", "--regime", "transparent", "--set", "regime.delay=1000000000"],
         "PULLCHAIN_MAX_DELAY",
