@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare", help="opaque against transparent, paired on the same demand",
         epilog=EXAMPLES["compare"], formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run both regimes on the same consumer demand (common random numbers), "
-        "R paired replications, and print each metric's change with its 95%% confidence interval.",
+        "R paired replications, and print each metric's change with its 95% confidence interval.",
     )  # fmt: skip
     common(cmp)
     cmp.add_argument(
@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES["frontier"], formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run both regimes at a range of chain-wide safety factors z, on the same "
         "seeds, and print (and draw) each point's mean fill rate, stock and cost per period "
-        "with 95%% confidence intervals. The horizontal distance between the two curves is "
+        "with 95% confidence intervals. The horizontal distance between the two curves is "
         "the stock that sharing information saves at the same service.",
     )  # fmt: skip
     common(front)
@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="paired regime differences of a sweep, per cell, with figures",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="For each parameter cell of a sweep folder, the paired difference of each "
-        "regime against the first (transparent - opaque) with its 95%% CI.",
+        "regime against the first (transparent - opaque) with its 95% CI.",
         epilog="""examples:
   pullchain report sweeps/lead-time
   pullchain report sweeps/lead-time --out figs   also draw the gain against each parameter

@@ -29,6 +29,16 @@ def test_help_on_every_command_has_examples():
             assert "examples:" in result.stdout
 
 
+def test_no_command_help_shows_a_doubled_percent_sign():
+    from pullchain.runs.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # argparse keeps them only here
+    for name, command in commands.items():
+        text = command.format_help()  # a raw description is printed as written: 95%% stays
+        assert "%%" not in text, name
+
+
 def test_scenarios_lists_and_shows_the_presets():
     listed = pullchain("scenarios")
     assert listed.returncode == 0
