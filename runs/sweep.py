@@ -255,7 +255,7 @@ def _run_locked(
             (out / store.TIMESERIES).mkdir(exist_ok=True)
         say(f"sweep {sweep.name}: {sweep.describe()}"
             + (f", {outcome.done_before} already done" if outcome.done_before else "")
-            + f"; running {n_todo} on {outcome.backend}")  # fmt: skip
+            + f"; running {n_todo} {outcome.backend}")  # fmt: skip
         tuned = sweep.tunes  # then a chunk is one cell and regime: tuned, written, resumed whole
         chunks = chunk_groups(todo) if tuned else chunk_runs(todo, n_todo, backend.workers)
         types_ = sweep.param_types()

@@ -417,8 +417,10 @@ warm_up = [5, 30]
 """
     path = write_sweep(tmp_path, text)
     out = tmp_path / "out"
-    outcome = run_sweep(load_sweep(path), out, workers=1)
+    said: list[str] = []
+    outcome = run_sweep(load_sweep(path), out, workers=1, say=said.append)
     assert outcome.ran == 16 and outcome.failed == 4
+    assert said[0].endswith("; running 16 in this process")  # not "on in this process"
     frame = read_results(out)
     bad = frame[(frame["steps"] == 20) & (frame["warm_up"] == 30)]
     assert (bad["status"] == "failed").all() and len(bad) == 4
