@@ -36,6 +36,7 @@ from pullchain.agents.forecasts import FORECASTS, Forecast
 from pullchain.agents.policies import POLICIES, OrderingPolicy, Situation
 from pullchain.network.builders import layered_network, serial_chain
 from pullchain.network.errors import check_number
+from pullchain.network.params import Param, with_defaults
 from pullchain.network.regimes import REGIMES, InformationRegime, Observation
 from pullchain.runs.model import SupplyChainModel
 
@@ -173,12 +174,9 @@ class DelayedPOS(InformationRegime):
     fall back on their customers' orders).
     """
 
-    defaults: ClassVar[dict[str, Any]] = {
-        **InformationRegime.defaults,
-        "share_sales": True,
-        "share_stock": False,
-        "delay": 3,
-    }
+    params: ClassVar[dict[str, Param]] = with_defaults(
+        InformationRegime.params, share_sales=True, share_stock=False, delay=3
+    )
 
 
 # -- (e) an agent class ------------------------------------------------------------------------

@@ -15,12 +15,14 @@ Two presets and the knobs under them:
 - knobs: ``share_sales``, ``share_stock``, ``delay`` (periods the shared data
   lags), ``participation`` (the fraction of firms that share and use the data).
 
-Add a regime by subclassing ``InformationRegime`` (override ``observe``, or
-just change the defaults) and registering it::
+A regime declares its knobs in ``params`` (``pullchain.network.params``) and takes only
+those: ``opaque`` declares none, so it ignores every knob. Add a regime by subclassing
+``InformationRegime`` (override ``observe``, declare knobs of your own, or just change
+the defaults) and registering it (docs/extending.md)::
 
     @REGIMES.register("pos-late")
     class LatePOS(InformationRegime):
-        defaults = {"share_sales": True, "delay": 4}
+        params = with_defaults(InformationRegime.params, share_sales=True, delay=4)
 """
 
 from __future__ import annotations
@@ -32,12 +34,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import ConfigError, check_number
+from .errors import ConfigError
 from .limits import check_delay
+from .params import Configurable, Param, declared, with_defaults
 from .registry import Registry
 from .topology import Topology
 
-REGIMES: Registry[InformationRegime] = Registry("information regime")
+REGIMES: Registry[InformationRegime] = Registry("information regime", "REGIMES")
 
 
 @dataclass(slots=True)
@@ -109,44 +112,48 @@ def _grown(array: np.ndarray, rows: int) -> np.ndarray:
     return out
 
 
-class InformationRegime:
-    """Decides what each firm observes. The base class is the full set of knobs.
-
-    Args:
-        share_sales: consumers' point-of-sale demand flows to upstream firms.
-        share_stock: downstream firms' inventory positions flow upstream.
-        delay: periods by which the shared data lags (0: seen the period it happens).
-        participation: fraction of firms (0..1) that share their data and use others'.
-            Which firms take part is drawn from the model's regime stream, tier by tier
-            so that every tier gets its share (``draw_participants``); raising the
-            fraction only ever adds firms.
+class InformationRegime(Configurable):
+    """Decides what each firm observes. The base class declares the four knobs; which
+    firms take part (``participation``) is drawn from the model's regime stream, tier by
+    tier so that every tier gets its share (``draw_participants``), and raising the
+    fraction only ever adds firms. A subclass that does not declare a knob keeps the
+    class attribute below (nothing shared, no delay, everyone).
     """
 
-    defaults: ClassVar[dict[str, Any]] = {
-        "share_sales": False,
-        "share_stock": False,
-        "delay": 0,
-        "participation": 1.0,
-    }
+    share_sales: bool = False
+    share_stock: bool = False
+    delay: int = 0
+    participation: float = 1.0
+    params: ClassVar[dict[str, Param]] = {
+        "share_sales": Param(
+            False,
+            "consumers' point-of-sale demand flows to upstream firms, which then forecast "
+            "from it instead of from their customers' orders",
+            unit="true/false",
+        ),
+        "share_stock": Param(
+            False,
+            "downstream firms' inventory positions flow upstream (in the observation as "
+            "`downstream_positions`, with `downstream_shares`, the fraction of each one's "
+            "supply that comes from the observer, and `downstream_firms`, who they are). "
+            "`echelon_base_stock` reads them; the other built-in policies do not, a policy "
+            "of your own may",
+            unit="true/false",
+        ),
+        "delay": Param(
+            0, "periods by which the shared data lags (0: seen in the period it happens)",
+            unit="periods", minimum=0, limit=check_delay,
+        ),
+        "participation": Param(
+            1.0,
+            "fraction of firms that share their data and use the others'. Which firms take "
+            "part is drawn from the run's regime stream",
+            unit="fraction", minimum=0, maximum=1,
+        ),
+    }  # fmt: skip
 
-    def __init__(self, **knobs: Any) -> None:
-        unknown = set(knobs) - set(self.defaults)
-        if unknown:
-            name = sorted(unknown)[0]
-            raise ConfigError(
-                f"regime.{name}", knobs[name], "one of " + ", ".join(sorted(self.defaults))
-            )
-        values = {**self.defaults, **knobs}
-        for flag in ("share_sales", "share_stock"):
-            if not isinstance(values[flag], bool):
-                raise ConfigError(f"regime.{flag}", values[flag], "true or false")
-        self.share_sales: bool = values["share_sales"]
-        self.share_stock: bool = values["share_stock"]
-        self.delay = int(check_number("regime.delay", values["delay"], minimum=0, integer=True))
-        check_delay("regime.delay", self.delay)
-        self.participation = float(
-            check_number("regime.participation", values["participation"], minimum=0.0, maximum=1.0)
-        )
+    def __init__(self, *args: Any, **knobs: Any) -> None:
+        super().__init__(*args, **knobs)
         self.board: Board | None = None
 
     @property
@@ -155,12 +162,13 @@ class InformationRegime:
         return getattr(type(self), "registry_name", type(self).__name__)
 
     def knobs(self) -> dict[str, Any]:
-        """The knob values, for records and reports."""
+        """What flows (the four base knobs, declared or not) and every declared knob."""
         return {
             "share_sales": self.share_sales,
             "share_stock": self.share_stock,
             "delay": self.delay,
             "participation": self.participation,
+            **self.config(),
         }
 
     def bind(self, topology: Topology, rng: np.random.Generator) -> None:
@@ -265,18 +273,47 @@ class InformationRegime:
 
 @REGIMES.register("opaque")
 class Opaque(InformationRegime):
-    """Push: every firm sees only its direct customers' orders."""
+    """Push: every firm sees only its direct customers' orders. It takes no knobs."""
+
+    params: ClassVar[dict[str, Param]] = {}
 
 
 @REGIMES.register("transparent")
 class Transparent(InformationRegime):
-    """Pull: consumer demand and downstream stock flow upstream at once."""
+    """Pull: point-of-sale demand and downstream inventory positions flow upstream
+    (`share_sales` and `share_stock` default to true), with `delay` and `participation`
+    as set."""
 
-    defaults: ClassVar[dict[str, Any]] = {
-        **InformationRegime.defaults,
-        "share_sales": True,
-        "share_stock": True,
-    }
+    params: ClassVar[dict[str, Param]] = with_defaults(
+        InformationRegime.params, share_sales=True, share_stock=True
+    )
+
+
+def regime_knobs() -> dict[str, list[str]]:
+    """Every knob a registered regime declares, and the regimes that declare it."""
+    out: dict[str, list[str]] = {}
+    for name in REGIMES:
+        for knob in declared(REGIMES.get(name)):
+            out.setdefault(knob, []).append(name)
+    return dict(sorted(out.items()))
+
+
+def check_knob(name: str, value: Any) -> Any:
+    """``value`` checked as knob ``name`` of the regimes that declare it (valid for one
+    of them); a knob no registered regime declares is a ConfigError listing the knobs."""
+    field = f"regime.{name}"
+    owners = regime_knobs().get(name)
+    if not owners:
+        raise ConfigError(
+            field, value, "a knob of a registered regime: " + ", ".join(regime_knobs())
+        )
+    first = None
+    for owner in owners:
+        try:
+            return declared(REGIMES.get(owner))[name].check(field, value)
+        except ConfigError as err:
+            first = first or err
+    raise first
 
 
 def draw_participants(topology: Topology, share: float, rng: np.random.Generator) -> np.ndarray:
@@ -304,9 +341,15 @@ def draw_participants(topology: Topology, share: float, rng: np.random.Generator
 
 
 def make_regime(regime: str | InformationRegime, **knobs: Any) -> InformationRegime:
-    """A regime from a name (with knob overrides) or an instance, checked."""
+    """A regime from a name, with the knobs it declares; the others are checked (as the
+    regimes that declare them would) and left out, as ``opaque`` leaves out every knob."""
     if isinstance(regime, InformationRegime):
         if knobs:
             raise ConfigError("regime", knobs, "no knobs when passing a regime instance")
         return regime
-    return REGIMES.create(regime, knobs, field="regime")
+    own = declared(REGIMES.get(regime, "regime"))
+    for name, value in knobs.items():
+        if name not in own:
+            check_knob(name, value)
+    taken = {k: v for k, v in knobs.items() if k in own}
+    return REGIMES.create(regime, taken, field="regime")

@@ -42,7 +42,7 @@ from pullchain.network.limits import (
     check_runs,
     check_text,
 )
-from pullchain.network.regimes import REGIMES, InformationRegime
+from pullchain.network.regimes import REGIMES, InformationRegime, make_regime, regime_knobs
 from pullchain.network.schema import EDGE_DEFAULTS, NODE_DEFAULTS, validate_network
 from pullchain.network.topology import Topology
 
@@ -78,7 +78,6 @@ TOP_LEVEL = {
 }
 FIRM_KINDS = ("supplier", "brand", "distributor", "retailer")
 EDGE_FIELDS = {"lead_time", *EDGE_DEFAULTS}
-REGIME_KNOBS = ("share_sales", "share_stock", "delay", "participation")
 
 
 @dataclass
@@ -220,15 +219,13 @@ class Scenario:
     def regime(self, name: str | None = None) -> InformationRegime:
         """The information regime, by the scenario's name or ``name``, with its knobs.
 
-        ``opaque`` ignores the knobs: it is the push baseline, where nothing is shared.
+        A regime takes the knobs it declares; the others are still checked. ``opaque``
+        declares none: it is the push baseline, where nothing is shared.
         """
         section = dict(self.data.get("regime", {}))
         preset = name or section.pop("name", "opaque")
         section.pop("name", None)
-        InformationRegime(**section)  # check the knobs even where they do not apply
-        if preset == "opaque":
-            section = {}
-        return REGIMES.create(preset, section, field="regime")
+        return make_regime(preset, **section)
 
     @property
     def shared_regime(self) -> str:
@@ -323,7 +320,7 @@ class Scenario:
         section = self.data.get("regime", {})
         if not isinstance(section, dict):
             raise ConfigError("regime", section, "a [regime] table")
-        _no_unknown("regime", section, {"name", *REGIME_KNOBS})
+        _no_unknown("regime", section, {"name", *regime_knobs()})
         if "name" in section and section["name"] not in REGIMES:
             raise ConfigError("regime.name", section["name"], "one of " + ", ".join(REGIMES))
 
@@ -400,7 +397,7 @@ def takes_safety_factor(policy: str) -> bool:
 
     if policy not in POLICIES:
         return False
-    return "safety_factor" in inspect.signature(POLICIES.get(policy)).parameters
+    return "safety_factor" in POLICIES.declared(policy)
 
 
 SAFETY_TARGETS = ("safety_factor", "service_level", "fill_rate")
