@@ -370,7 +370,7 @@ class FadDemand(_NormalBlocks):
             -1,
             "from this period on the product is off the market: demand is 0. When `end` is "
             "set, noise is added only where the path is above 0",
-            unit="period", minimum=-1,
+            unit="period", minimum=-1, default_doc="never",
         ),
     }  # fmt: skip
 

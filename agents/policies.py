@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from pullchain.network.errors import ConfigError
@@ -192,8 +193,9 @@ class BaseStock(OrderingPolicy):
 
     params: ClassVar[dict[str, Param]] = {
         "level": Param(
-            None, "the base-stock level S", type="float", unit="units",
-            default_doc="(L + 1) x expected demand",
+            None, "the base-stock level S (with adaptive safety stock, S + z sigma sqrt(L) is "
+            "ordered up to, sigma from the orders it must serve against the expected demand)",
+            type="float", unit="units", default_doc="(L + 1) x expected demand",
         ),
         **SAFETY_PARAMS,
     }  # fmt: skip
@@ -387,6 +389,13 @@ class EchelonBaseStock(OrderingPolicy):
             unit="units", default_doc="(L + 1) x expected demand",
         ),
         **SAFETY_PARAMS,
+        "safety_factor": replace(
+            SAFETY_PARAMS["safety_factor"],
+            doc="adaptive safety stock z sigma sqrt(L_e) added to S_e (sqrt(L) to the local "
+            "S) with this z (docs/model.md, *Safety stock from forecast errors*). At most one "
+            "of `safety_factor`, `service_level`, `fill_rate`; none: no adaptive safety "
+            "stock. 0 is the policy without it, bit for bit",
+        ),
     }  # fmt: skip
 
     def __init__(self, *args: Any, **params: Any) -> None:

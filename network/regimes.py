@@ -147,7 +147,8 @@ class InformationRegime(Configurable):
         "participation": Param(
             1.0,
             "fraction of firms that share their data and use the others'. Which firms take "
-            "part is drawn from the run's regime stream",
+            "part is drawn from the run's regime stream, tier by tier, so every tier gets "
+            "close to its share (docs/model.md)",
             unit="fraction", minimum=0, maximum=1,
         ),
     }  # fmt: skip
@@ -290,12 +291,13 @@ class Transparent(InformationRegime):
 
 
 def regime_knobs() -> dict[str, list[str]]:
-    """Every knob a registered regime declares, and the regimes that declare it."""
-    out: dict[str, list[str]] = {}
+    """Every knob a registered regime declares (the base class's first, in their order),
+    and the regimes that declare it."""
+    out: dict[str, list[str]] = {knob: [] for knob in InformationRegime.params}
     for name in REGIMES:
         for knob in declared(REGIMES.get(name)):
             out.setdefault(knob, []).append(name)
-    return dict(sorted(out.items()))
+    return {knob: owners for knob, owners in out.items() if owners}
 
 
 def check_knob(name: str, value: Any) -> Any:
