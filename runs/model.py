@@ -90,7 +90,11 @@ class SupplyChainModel(mesa.Model):
         disruptions: list[Mapping[str, Any]] | None = None,
         rng: int | None = None,
     ) -> None:
-        super().__init__(rng=_check_seed(rng))
+        rng = _check_seed(rng)
+        super().__init__(rng=rng)
+        # The seed every stream of the run derives from: the one given, else one drawn
+        # from Mesa's generator (so a Generator's state reproduces the run too).
+        self.seed: int = rng if isinstance(rng, int) else int(self.rng.integers(2**31 - 1))
         self.horizon = (
             None if horizon is None else check_number("horizon", horizon, minimum=1, integer=True)
         )
@@ -143,10 +147,33 @@ class SupplyChainModel(mesa.Model):
         self.running = True
         self.datacollector.collect(self)
 
+    @classmethod
+    def from_scenario(
+        cls,
+        scenario: Any = None,
+        *,
+        regime: str | None = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> SupplyChainModel:
+        """The model of a scenario: a ``Scenario``, a preset name or a .toml file (None:
+        the default preset), under its regime and seed unless ``regime``/``seed`` say
+        otherwise; other keywords go to the model (``record_consumers=False``, ...)."""
+        from .scenarios import Scenario
+
+        if not isinstance(scenario, Scenario):
+            scenario = Scenario.load(scenario)
+        return scenario.model(regime=regime, seed=seed, model_class=cls, **kwargs)
+
+    def agents_of_kind(self, kind: str) -> mesa.AgentSet:
+        """The agents of one kind (``"retailer"``), whatever their classes: Mesa's
+        ``agents_by_type`` keys each exact class, this includes every subclass."""
+        return self.agents.select(lambda agent: agent.kind == kind)
+
     # -- building -------------------------------------------------------------------
     def stream(self, *key: int) -> np.random.Generator:
         """An independent generator for one purpose, derived from the run's seed."""
-        return np.random.default_rng(np.random.SeedSequence(self._seed, spawn_key=key))
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
 
     def _build_lanes(self) -> dict[tuple[Hashable, Hashable], Lane]:
         lanes = {}

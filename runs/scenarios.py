@@ -257,20 +257,28 @@ class Scenario:
         return "transparent" if name == "opaque" else name
 
     def model(
-        self, *, regime: str | None = None, seed: int | None = None, **kwargs: Any
+        self,
+        *,
+        regime: str | None = None,
+        seed: int | None = None,
+        model_class: type[SupplyChainModel] | None = None,
+        **kwargs: Any,
     ) -> SupplyChainModel:
-        """A ``SupplyChainModel`` for this scenario (``regime``/``seed`` override it)."""
+        """A ``SupplyChainModel`` (or ``model_class``) for this scenario; ``regime`` and
+        ``seed`` override the scenario's."""
         try:
-            return self._model(regime, seed, **kwargs)
+            return self._model(regime, seed, model_class, **kwargs)
         except LimitError as err:  # the model's horizon is the scenario's steps
             if err.field != "horizon":
                 raise
             raise LimitError("steps", self.steps, err.limit, err.amount, derived=True) from None
 
-    def _model(self, regime: str | None, seed: int | None, **kwargs: Any) -> SupplyChainModel:
+    def _model(
+        self, regime: str | None, seed: int | None, model_class: type | None, **kwargs: Any
+    ) -> SupplyChainModel:
         from .model import SupplyChainModel  # Mesa is slow to import: only when a run needs it
 
-        return SupplyChainModel(
+        return (model_class or SupplyChainModel)(
             self.network(),
             regime=self.regime(regime),
             horizon=self.steps,
