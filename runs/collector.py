@@ -49,13 +49,9 @@ class RecorderCollector(mesa.DataCollector):
     @property
     def model_vars(self) -> ChainMap:
         """Built-in series (one value per collect) followed by the reporters' (``steps``
-        and any extra); what Mesa writes lands among the reporters'."""
-        series = self._series()
-        built_in: dict[str, list] = {}
-        for name, values in series.items():
-            first = self._initial[name]
-            built_in[name] = [first if r == 0 else float(values[r - 1]) for r in self._seen_rows]
-        return ChainMap(self._extra_vars, built_in)
+        and any extra); what Mesa writes lands among the reporters'. The built-in
+        series are read only when asked for, not at every collect."""
+        return ChainMap(self._extra_vars, _Series(self))
 
     @model_vars.setter
     def model_vars(self, value: dict[str, list]) -> None:
@@ -69,3 +65,23 @@ class RecorderCollector(mesa.DataCollector):
     def get_model_vars_dataframe(self) -> pd.DataFrame:
         """One row per collect, one column per series, as Mesa's."""
         return pd.DataFrame(dict(self.model_vars))
+
+
+class _Series(Mapping):
+    """The built-in series as Mesa's lists, each made when it is read."""
+
+    def __init__(self, collector: RecorderCollector) -> None:
+        self._collector = collector
+
+    def __getitem__(self, name: str) -> list:
+        c = self._collector
+        if name not in c._initial:
+            raise KeyError(name)
+        values, first = c._series()[name], c._initial[name]
+        return [first if r == 0 else float(values[r - 1]) for r in c._seen_rows]
+
+    def __iter__(self):
+        return iter(self._collector._initial)
+
+    def __len__(self) -> int:
+        return len(self._collector._initial)
