@@ -24,6 +24,8 @@ class Registry[T]:
             user how to add a name.
     """
 
+    instances: ClassVar[list[Registry]] = []
+    """Every registry, so that plug-in loading can take back what a failed import added."""
     finders: ClassVar[list[Callable[[], bool]]] = []
     """Called, in order, when a name is not found; each may register more (installed
     plug-ins, ``pullchain.runs.plugins``) and returns whether it loaded anything."""
@@ -32,6 +34,7 @@ class Registry[T]:
         self.what = what
         self.variable = variable
         self._classes: dict[str, type[T]] = {}
+        Registry.instances.append(self)
 
     def register(self, name: str, *, replace: bool = False) -> Callable[[type[T]], type[T]]:
         """Class decorator: make ``cls`` available under ``name``.

@@ -27,6 +27,7 @@ import traitlets
 
 from pullchain.network.errors import ConfigError
 
+from . import plugins as plugin_loader
 from .app_charts import all_specs, counted_from, headline
 from .app_explorer import (
     filter_frame,
@@ -39,7 +40,7 @@ from .app_explorer import (
 from .app_export import export_csv, export_png
 from .app_network import sharing_text
 from .app_play import Player
-from .app_server import ENV_RESULTS, ENV_SCENARIO
+from .app_server import ENV_PLUGINS, ENV_RESULTS, ENV_SCENARIO
 from .app_state import (
     ALLOCATIONS_SHOWN,
     DEMANDS_SHOWN,
@@ -80,6 +81,16 @@ apply on Reset, like every knob. ``scenario`` is the chosen scenario as its file
 says. The app's own panels (fads, rationing and gaming, batching, promotions,
 disruptions, make-to-order) are appended below, after their definitions.
 """
+
+
+def load_plugins() -> None:
+    """The plug-ins ``pullchain app --plugin`` named (checked there), and installed ones."""
+    plugin_loader.load_installed()
+    specs = [s for s in os.environ.get(ENV_PLUGINS, "").split(os.pathsep) if s]
+    plugin_loader.load_all(specs)
+
+
+load_plugins()
 
 
 def start_scenario() -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import inspect
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -54,6 +54,8 @@ from pullchain.network.schema import (
 )
 from pullchain.network.topology import Topology
 
+from .plugins import Plugin, load_all, merged
+
 if TYPE_CHECKING:
     from .model import SupplyChainModel
 
@@ -83,6 +85,7 @@ TOP_LEVEL = {
     "kinds",
     "nodes",
     "disruptions",
+    "plugins",
 }
 EDGE_FIELDS = set(EDGE_PARAMS)
 CONSUMER_LAYER_PARAMS: dict[str, Param] = {
@@ -113,12 +116,16 @@ class Scenario:
 
     data: dict[str, Any]
     source: Path | None = field(default=None, compare=False)
+    plugins: list[Plugin] = field(default_factory=list, init=False, compare=False, repr=False)
+    """The plug-ins its ``plugins`` field loaded (before anything else is checked)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.data, Mapping):
             raise ConfigError("scenario", self.data, "a table of scenario fields")
         check_depth("scenario", self.data)  # before deepcopy recurses into it
         self.data = copy.deepcopy(dict(self.data))
+        folder = self.source.parent if self.source is not None else None
+        self.plugins = load_all(self.data.get("plugins", []), folder, where="plugins")
         self._check()
 
     # -- constructors ---------------------------------------------------------------
@@ -198,9 +205,12 @@ class Scenario:
             set_path(data, path, value)
         return Scenario(data, self.source)
 
-    def resolved(self, **top: Any) -> Scenario:
-        """A copy with top-level fields (seed, steps, regime name ...) written out in full."""
+    def resolved(self, plugins: Sequence[Plugin] = (), **top: Any) -> Scenario:
+        """A copy with top-level fields (seed, steps, regime name ...) written out in full,
+        and ``plugins`` listing its own plug-ins and ``plugins`` (by absolute path or
+        module name), so that the copy runs the same again from anywhere."""
         data = copy.deepcopy(self.data)
+        data.setdefault("name", self.name)  # a copy saved as scenario.toml keeps the name
         for key in ("steps", "warm_up", "seed", "replications"):
             data.setdefault(key, DEFAULTS[key])
         regime = top.pop("regime", None)
@@ -210,6 +220,18 @@ class Scenario:
         if self.source is not None and data["network"].get("builder") == "file":
             # Keep the graph file findable from wherever the resolved copy is written.
             data["network"]["path"] = str(self._network_path())
+        used = merged(self.plugins, plugins)
+        if used:
+            data["plugins"] = [p.spec for p in used]
+        return Scenario(data, self.source)
+
+    def naming_plugins(self) -> Scenario:
+        """A copy whose ``plugins`` name its plug-ins by module name, not by path: for a
+        copy that travels where they are loaded already (a sweep's tasks carry their text)."""
+        if not self.plugins:
+            return self
+        data = copy.deepcopy(self.data)
+        data["plugins"] = [p.name for p in self.plugins]
         return Scenario(data, self.source)
 
     def to_toml(self) -> str:
