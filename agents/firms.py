@@ -108,6 +108,11 @@ class Firm(mesa.Agent):
         self.season_end = config["season_end"]
         self.salvage_value = config["salvage_value"]
         adopt(self, config)
+        # Decision rights (a regime such as VMI may give them away): the firm that decides
+        # this firm's replenishment (None: itself), and the rules this firm decides others'
+        # with, by their index.
+        self.manager: Firm | None = None
+        self.manages: dict[int, OrderingPolicy] = {}
         self.down = False  # a disruption stops it shipping (and producing)
         self.cancelling = 0.0  # cancellations sent and not yet answered
         self._rationed = False
@@ -154,7 +159,7 @@ class Firm(mesa.Agent):
         self.fill_orders(period)
         self.count_backlog()
         self.observation = self.observe(period)
-        self.place_order(period, self.decide(self.observation))
+        self.place_order(period, self.replenish(self.observation))
 
     def take_orders(self, period: int) -> None:
         """Read the orders that reach the firm now and add them to what it owes."""
@@ -216,9 +221,19 @@ class Firm(mesa.Agent):
         """Ask the information regime what the firm may see now."""
         return self.model.regime.observe(self.index, period, self.orders_in)
 
-    def decide(self, observation: Observation) -> float:
-        """The quantity to order: the policy's answer, clipped at 0 unless returns are
-        allowed, then batched, forward-bought or gamed if those are switched on."""
+    def replenish(self, observation: Observation) -> float:
+        """This period's order: the firm's own decision (``decide``) or, where the regime
+        gave the decision to another firm (vendor-managed inventory), that firm's,
+        taken from what this firm shares with it (``decide_for``)."""
+        if self.manager is None:
+            return self.decide(observation)
+        s = self.read_situation(observation)
+        if 0 <= self.season_end <= observation.period:
+            return 0.0
+        return self.manager.decide_for(self.index, s)
+
+    def read_situation(self, observation: Observation) -> Situation:
+        """The firm's situation now (its stock, backlog, supply line) and ``observation``."""
         s = self.situation
         s.period = observation.period
         s.on_hand = self.on_hand
@@ -228,6 +243,19 @@ class Firm(mesa.Agent):
         s.received = self.received
         s.shipped = self.shipped
         s.observation = observation
+        return s
+
+    def decide_for(self, customer: int, s: Situation) -> float:
+        """The order this firm decides for a customer whose replenishment the regime gave
+        it: its rule for that customer, on the customer's shared situation, clipped at 0
+        (the customer's own batching and gaming do not apply: it does not order)."""
+        quantity = self.manages[customer].order(s)
+        return quantity if quantity > 0 else 0.0
+
+    def decide(self, observation: Observation) -> float:
+        """The quantity to order: the policy's answer, clipped at 0 unless returns are
+        allowed, then batched, forward-bought or gamed if those are switched on."""
+        s = self.read_situation(observation)
         if 0 <= self.season_end <= observation.period:
             return 0.0  # the season is over: the product is no longer replenished
         shaping = self.shaping

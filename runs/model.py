@@ -34,6 +34,7 @@ from pullchain.agents.consumers import Consumer
 from pullchain.agents.demand import DEMANDS
 from pullchain.agents.firms import Firm, Supplier
 from pullchain.agents.policies import POLICIES
+from pullchain.agents.safety import SAFETY_PARAMS
 from pullchain.network import limits
 from pullchain.network.builders import default_network
 from pullchain.network.disruptions import Disruptions
@@ -120,6 +121,7 @@ class SupplyChainModel(mesa.Model):
         self.firms = self._build_firms()
         self._set_echelon_lead_times()
         self.regime.bind(self.topology, self.stream(STREAM_REGIME))
+        self._give_decision_rights()
         if disruptions is not None and not isinstance(disruptions, list):
             raise ConfigError("disruptions", disruptions, "a list of disruption tables")
         self.disruptions = Disruptions(
@@ -270,6 +272,20 @@ class SupplyChainModel(mesa.Model):
             )  # fmt: skip
             firms.append(firm)
         return firms
+
+    def _give_decision_rights(self) -> None:
+        """Where the regime gives a firm's replenishment to another (VMI), hand that firm
+        the rule it decides with, primed for the firm it decides for."""
+        for f, m in self.regime.managers.items():
+            firm, manager = self.firms[f], self.firms[m]
+            name, params = self.regime.managed_rule(m, f)
+            # The firm's own service target goes with it (what equal-service tuning sets).
+            own, takes = self.network.nodes[firm.node]["policy_params"], POLICIES.declared(name)
+            params = {**params, **{k: own[k] for k in SAFETY_PARAMS if k in own and k in takes}}
+            rule = POLICIES.create(name, params, field=f"regime ({self.regime.name})")
+            rule.reset(self._expected_demand(firm.node), firm.lead_time)
+            firm.manager = manager
+            manager.manages[f] = rule
 
     def _set_echelon_lead_times(self) -> None:
         """Each firm's L plus the longest L below it: the cover of an echelon policy."""

@@ -152,6 +152,8 @@ def regime_fields() -> str:
             shown += " (" + ", ".join(others) + ")"
         row = field_rows({knob: first})[0]
         row[2] = shown
+        row[4] += "".join(f" Under `{o}`: {_sentence(p.doc)}" for o, p in decls.items()
+                          if p.doc != first.doc)  # fmt: skip
         rows.append([*row, ", ".join(f"`{o}`" for o in owners)])
     return table([*FIELD_HEAD, "regimes"], rows)
 

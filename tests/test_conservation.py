@@ -144,7 +144,7 @@ def on_its_way(model: SupplyChainModel, firm) -> float:
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     G=networks(),
-    regime=st.sampled_from(["opaque", "transparent"]),
+    regime=st.sampled_from(["opaque", "transparent", "vmi"]),
     delay=st.integers(0, 2),
     participation=st.sampled_from([0.0, 0.5, 1.0]),
     seed=st.integers(0, 2**31 - 1),

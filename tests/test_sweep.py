@@ -38,6 +38,7 @@ def forget_plugins():
     with plugins.scoped():
         yield
 
+
 BOOM = '''
 from pullchain.agents.policies import POLICIES, OrderingPolicy
 
