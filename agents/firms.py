@@ -98,6 +98,9 @@ class Firm(mesa.Agent):
         # Everything ordered and not yet on hand: orders in the mail, goods in transit,
         # what suppliers owe, and (for producers) goods in production.
         self.supply_line = sum(lane.orders_in_transit + lane.in_transit for lane in in_lanes)
+        # Per supplier lane: what this firm has coming (ordered, not yet received), the
+        # tally ``owed_by`` reads what each supplier still owes it from.
+        self.coming = [lane.orders_in_transit + lane.in_transit for lane in in_lanes]
         self.situation = Situation(lead_time, review_period=config["review_period"])
         self.observation: Observation | None = None
         shaping = OrderShaping.from_config(config)
@@ -139,13 +142,14 @@ class Firm(mesa.Agent):
 
     def receive(self, period: int) -> None:
         """Take in the deliveries due now (phase 1, and phase 4 for lead time 0)."""
-        for lane in self.in_lanes:
+        for i, lane in enumerate(self.in_lanes):
             quantity = lane.take_delivery(period)
             if quantity:
                 self.received += quantity
+                self.coming[i] -= quantity
                 self.take_in(quantity)
             if lane.cancel_answered:
-                self._confirm_cancel(lane)
+                self._confirm_cancel(i, lane)
 
     def take_in(self, quantity: float) -> None:
         """Put delivered goods on the shelf."""
@@ -269,12 +273,26 @@ class Firm(mesa.Agent):
         return quantity
 
     def place_order(self, period: int, quantity: float) -> None:
-        """Split the order among suppliers by their shares and send it (0: no order)."""
+        """Split the order among suppliers (``split``) and send it (0: no order)."""
         if quantity:
-            for lane in self.in_lanes:
-                lane.send_order(period, quantity * lane.share)
+            for i, (lane, part) in enumerate(zip(self.in_lanes, self.split(quantity), strict=True)):
+                lane.send_order(period, part)
+                self.coming[i] += part
             self.supply_line += quantity
         self.ordered = quantity
+
+    def split(self, quantity: float) -> list[float]:
+        """How an order is split among the suppliers, one part per lane: by the edges'
+        shares (override it to route orders otherwise, e.g. away from a late supplier)."""
+        return [quantity * lane.share for lane in self.in_lanes]
+
+    def owed_by(self, lane: int) -> float:
+        """What the supplier on in-lane ``lane`` still owes this firm: ordered, read by the
+        supplier, and neither shipped nor cancelled. From this firm's own records (what
+        it ordered and received) and what it can see of its lanes (its orders in the
+        mail, goods on their way to it), never from the supplier's books."""
+        ln = self.in_lanes[lane]
+        return self.coming[lane] - ln.orders_in_transit - ln.in_transit - ln.cancel_done
 
     def cancel(self, period: int, quantity: float) -> None:
         """Ask suppliers to cancel ``quantity`` not yet shipped, split by their shares."""
@@ -290,11 +308,12 @@ class Firm(mesa.Agent):
             self.owed[i] -= done
             lane.answer_cancel(asked, done)
 
-    def _confirm_cancel(self, lane: Lane) -> None:
+    def _confirm_cancel(self, i: int, lane: Lane) -> None:
         """As buyer: what was cancelled leaves the supply line; the rest will be shipped."""
         asked, done = lane.take_answer()
         self.cancelling -= asked
         self.supply_line -= done
+        self.coming[i] -= done
 
     def close_period(self) -> None:
         """Phase 4: pay for what suppliers shipped, write off stock past its season,
