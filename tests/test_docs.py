@@ -157,3 +157,19 @@ def test_the_worked_example_parses_builds_and_steps(tmp_path):
         model = scenario.model(regime=regime)
         for _ in range(3):
             model.step()
+
+
+def test_extending_names_every_example_plugin_and_pastes_current_output():
+    from pullchain.runs import plugins
+
+    root = DOC.parent.parent
+    extending = (root / "docs" / "extending.md").read_text(encoding="utf-8")
+    readme = (root / "examples" / "README.md").read_text(encoding="utf-8")
+    files = sorted(p.name for p in (root / "examples" / "plugins").glob("*.py"))
+    assert files == ["noisy_pos.py", "perishable.py", "pout.py", "switching.py"]
+    for name in files:
+        assert f"`{name}`" in extending and f"`{name}`" in readme, name
+    with plugins.scoped():  # the agent-classes table as `pullchain params` prints it now
+        plugins.load_all([str(root / "examples" / "plugins" / f)
+                          for f in ("switching.py", "perishable.py")])  # fmt: skip
+        assert reference.agent_classes() in extending
