@@ -101,6 +101,7 @@ class Firm(mesa.Agent):
         # Per supplier lane: what this firm has coming (ordered, not yet received), the
         # tally ``owed_by`` reads what each supplier still owes it from.
         self.coming = [lane.orders_in_transit + lane.in_transit for lane in in_lanes]
+        self._routes = type(self).split is not Firm.split
         self.situation = Situation(lead_time, review_period=config["review_period"])
         self.observation: Observation | None = None
         shaping = OrderShaping.from_config(config)
@@ -162,8 +163,11 @@ class Firm(mesa.Agent):
         self.take_orders(period)
         self.fill_orders(period)
         self.count_backlog()
-        self.observation = self.observe(period)
-        self.place_order(period, self.replenish(self.observation))
+        observation = self.observation = self.observe(period)
+        if self.manager is None:  # ``replenish``, inlined for the firms that decide alone
+            self.place_order(period, self.decide(observation))
+        else:
+            self.place_order(period, self.replenish(observation))
 
     def take_orders(self, period: int) -> None:
         """Read the orders that reach the firm now and add them to what it owes."""
@@ -275,9 +279,16 @@ class Firm(mesa.Agent):
     def place_order(self, period: int, quantity: float) -> None:
         """Split the order among suppliers (``split``) and send it (0: no order)."""
         if quantity:
-            for i, (lane, part) in enumerate(zip(self.in_lanes, self.split(quantity), strict=True)):
-                lane.send_order(period, part)
-                self.coming[i] += part
+            coming = self.coming
+            if self._routes:  # a class of its own splits orders its way
+                for i, part in enumerate(self.split(quantity)):
+                    self.in_lanes[i].send_order(period, part)
+                    coming[i] += part
+            else:  # by the shares (``split`` inlined: the hot path)
+                for i, lane in enumerate(self.in_lanes):
+                    part = quantity * lane.share
+                    lane.send_order(period, part)
+                    coming[i] += part
             self.supply_line += quantity
         self.ordered = quantity
 

@@ -51,11 +51,12 @@ class RecorderCollector(mesa.DataCollector):
         """Built-in series (one value per collect) followed by the reporters' (``steps``
         and any extra); what Mesa writes lands among the reporters'. The built-in
         series are read only when asked for, not at every collect."""
-        return ChainMap(self._extra_vars, _Series(self))
+        return self._view
 
     @model_vars.setter
     def model_vars(self, value: dict[str, list]) -> None:
         self._extra_vars = value
+        self._view = ChainMap(value, _Series(self))  # made once: Mesa reads it every collect
 
     def collect(self, model: mesa.Model) -> None:
         """Note the period; Mesa collects the reporters (and notes the time)."""
