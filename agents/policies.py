@@ -438,7 +438,7 @@ class VendorBand(OrderingPolicy):
     min_max:     q_t = S_t - IP_t if IP_t <= s_t, else 0 (replenish when the stock falls
                  to the band's floor, up to its ceiling);
     order_up_to: q_t = S_t - IP_t every period (the order-up-to form Disney & Towill
-                 2003 use for VMI).
+                 2003 use for VMI; min_max with min_cover = max_cover is the same).
     With a safety factor or a service target (the retailer's own, which the vendor keeps:
     ``vmi`` hands it over), both levels rise by z sigma_t sqrt(L), sigma_t from the
     errors of the retailer's sales against mu_{t-1}, as in ``order_up_to``.

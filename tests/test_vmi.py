@@ -248,3 +248,27 @@ def test_the_vendor_keeps_the_retailer_s_service_target():
     tuned = Scenario.preset("default").with_overrides({"safety_factor": 0.7}).model(regime="vmi")
     shop = next(f for f in tuned.firms if f.kind == "retailer")
     assert shop.manager.manages[shop.index].safety.z == 0.7  # what equal-service tuning sets
+
+
+def test_a_sweep_pairs_vmi_with_opaque_like_any_regime(tmp_path):
+    from pullchain.runs.store import read_results
+    from pullchain.runs.sweep import parse_sweep, run_sweep
+
+    text = """
+scenario = "serial"
+regimes = ["opaque", "vmi"]
+replications = 2
+[set]
+steps = 30
+warm_up = 5
+"regime.max_cover" = 2.0   # (with the floor at the ceiling, the two bands are one)
+[parameters]
+"regime.band" = ["order_up_to", "min_max"]
+"""
+    outcome = run_sweep(parse_sweep(text), tmp_path / "out", workers=1)
+    frame = read_results(tmp_path / "out")
+    assert outcome.complete and len(frame) == 8 and (frame["status"] == "ok").all()
+    opaque = frame[frame["regime"] == "opaque"].groupby("regime.band")["total_cost"].first()
+    assert opaque["order_up_to"] == opaque["min_max"]  # opaque ignores vmi's knob
+    vmi = frame[frame["regime"] == "vmi"].groupby("regime.band")["total_cost"].first()
+    assert vmi["order_up_to"] != vmi["min_max"]
