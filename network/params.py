@@ -153,7 +153,7 @@ class Param:
             return table
         return self._numbers(field, value)
 
-    def _number(self, field: str, value: Any, expected: str | None = None) -> float | int:
+    def _number(self, field: str, value: Any) -> float | int:
         number = check_number(
             field,
             value,

@@ -9,9 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from pullchain.agents import ALLOCATIONS, DEMANDS, FORECASTS, POLICIES
-from pullchain.agents.kinds import AGENTS, BUILT_IN, builtin
-from pullchain.network import REGIMES
 from pullchain.network.params import declared
 from pullchain.network.regimes import regime_knobs
 from pullchain.network.schema import EDGE_DEFAULTS, NODE_DEFAULTS
@@ -26,14 +23,7 @@ from pullchain.runs.scenarios import (
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "scenarios.md"
 TEXT = DOC.read_text(encoding="utf-8")
-REGISTRIES = {
-    "policy": POLICIES,
-    "forecast": FORECASTS,
-    "demand": DEMANDS,
-    "allocation": ALLOCATIONS,
-    "regime": REGIMES,
-    "agent class": AGENTS,
-}
+REGISTRIES = reference._registries()  # every registry, its built-in classes loaded
 
 
 def _cells(text: str) -> set[str]:
@@ -48,8 +38,6 @@ def _cells(text: str) -> set[str]:
 
 
 CELLS = _cells(TEXT)
-for _kind in BUILT_IN:  # the built-in agent classes register when their modules load
-    builtin(_kind)
 
 
 def documented(name: str) -> bool:

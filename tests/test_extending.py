@@ -24,6 +24,7 @@ from pullchain.runs.scenarios import Scenario
 from pullchain.runs.store import TIMING_COLUMNS, read_results
 from pullchain.runs.sweep import rerun
 
+from .helpers import meddle
 from .test_conservation import assert_conserved
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,14 +184,11 @@ def test_an_example_retailer_leaks_nothing_its_regime_does_not_share(cls, regime
 
     base = AGENTS.get(cls)
 
-    def meddle(self):
+    def step(self):
         base.step(self)
-        if self.model.period == 5:
-            self.on_hand += 50.0  # stock nobody upstream may see ...
-            board = self.model.regime.board
-            board.pos[5 % board.depth] += 30.0  # ... and the till's record
+        meddle(self)  # stock and sales data nobody upstream may see
 
-    meddler = type("Meddler", (base,), {"step": meddle})
+    meddler = type("Meddler", (base,), {"step": step})
 
     def upstream(classes):
         network = serial_chain(4, lead_time=2, order_delay=1, initial_stock=20.0)

@@ -20,6 +20,8 @@ from pullchain.runs.compare import compare
 from pullchain.runs.model import SupplyChainModel
 from pullchain.runs.scenarios import Scenario
 
+from .helpers import meddle
+
 
 @pytest.fixture(scope="module")
 def against():
@@ -130,10 +132,7 @@ class Meddler(Retailer):
 
     def step(self) -> None:
         super().step()
-        if self.model.period == 5:
-            self.on_hand += 50.0
-            board = self.model.regime.board
-            board.pos[5 % board.depth] += 30.0
+        meddle(self)
 
 
 def upstream_decisions(network, regime: str, meddle: bool):
