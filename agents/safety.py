@@ -36,8 +36,35 @@ from statistics import NormalDist
 
 from pullchain.network.errors import ConfigError, check_number
 from pullchain.network.limits import check_window
+from pullchain.network.params import Param
 
-__all__ = ["SafetyStock", "normal_loss"]
+__all__ = ["SAFETY_PARAMS", "SafetyStock", "normal_loss"]
+
+SAFETY_PARAMS: dict[str, Param] = {
+    "safety_factor": Param(
+        None, "adaptive safety stock z sigma sqrt(L) with this z (docs/model.md, *Safety "
+        "stock from forecast errors*). At most one of `safety_factor`, `service_level`, "
+        "`fill_rate`; none: no adaptive safety stock. 0 is the policy without it, bit for "
+        "bit", type="float", unit="-", default_doc="none",
+    ),
+    "service_level": Param(
+        None, "a target cycle service level: z = Phi^-1(`service_level`)", type="float",
+        unit="probability", minimum=0, above=True, maximum=1, below=True, default_doc="none",
+    ),
+    "fill_rate": Param(
+        None, "a target fill rate: z solves G(z) = (1 - `fill_rate`) R mu / (sigma sqrt(L)) "
+        "each period (G the standard normal loss function, R the `review_period`)",
+        type="float", unit="fraction", minimum=0, above=True, maximum=1, below=True,
+        default_doc="none",
+    ),
+    "error_window": Param(
+        20, "the newest one-period forecast errors sigma is estimated over (root mean "
+        "square; fewer while the window fills)", unit="periods", minimum=2,
+        limit=check_window,
+    ),
+}  # fmt: skip
+"""The adaptive safety stock's parameters, declared once: every policy that takes them
+(order_up_to, base_stock, echelon_base_stock, a researcher's) adds these to its own."""
 
 _NORMAL = NormalDist()
 _SQRT2 = math.sqrt(2.0)
@@ -130,6 +157,13 @@ class SafetyStock:
             self.z = 0.0  # solved each period; kept as the next Newton start
         self._squares: deque[float] = deque(maxlen=self.window)
         self._sum = 0.0  # recomputed with fsum each period: no drift of a running sum
+
+    @classmethod
+    def of(cls, policy: object) -> SafetyStock | None:
+        """The estimator a policy's declared ``SAFETY_PARAMS`` ask for (or None)."""
+        return cls.from_params(
+            policy.safety_factor, policy.service_level, policy.fill_rate, policy.error_window
+        )
 
     @classmethod
     def from_params(

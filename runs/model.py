@@ -28,32 +28,25 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from pullchain.agents import kinds
 from pullchain.agents.allocation import ALLOCATIONS
 from pullchain.agents.consumers import Consumer
 from pullchain.agents.demand import DEMANDS
-from pullchain.agents.firms import Brand, Distributor, Firm, Retailer, Supplier
-from pullchain.agents.ordering import OrderShaping
+from pullchain.agents.firms import Firm, Supplier
 from pullchain.agents.policies import POLICIES
+from pullchain.agents.safety import SAFETY_PARAMS
 from pullchain.network import limits
 from pullchain.network.builders import default_network
 from pullchain.network.disruptions import Disruptions
 from pullchain.network.errors import ConfigError, check_number
 from pullchain.network.lanes import Lane
 from pullchain.network.regimes import InformationRegime, make_regime
-from pullchain.network.schema import validate_network
+from pullchain.network.schema import node_field, validate_network
 from pullchain.network.topology import Topology
 
 from . import metrics
 from .collector import RecorderCollector
 from .recorder import Recorder, values_per_period
-
-AGENT_CLASSES: dict[str, type[mesa.Agent]] = {
-    "supplier": Supplier,
-    "brand": Brand,
-    "distributor": Distributor,
-    "retailer": Retailer,
-    "consumer": Consumer,
-}
 
 # Independent random streams, so that one does not shift when another is used more:
 # consumer demand is the same under every regime (common random numbers).
@@ -75,7 +68,8 @@ class SupplyChainModel(mesa.Model):
         horizon: stop (``running = False``) after this many periods; None runs on.
         warm_up: periods left out of every summary metric.
         record_consumers: keep per-consumer time series too (firms are always recorded).
-        agent_classes: replace the agent class of a kind, e.g. ``{"retailer": MyRetailer}``.
+        agent_classes: the agent class of a kind whose nodes name none (no ``class``
+            attribute), e.g. ``{"retailer": MyRetailer}`` or ``{"retailer": "perishable"}``.
         disruptions: outages and lead-time spikes, scheduled or random (see
             ``pullchain.network.disruptions``), as a list of dicts.
         rng: seed (int) for every random stream of the run, as in ``mesa.Model``.
@@ -97,7 +91,11 @@ class SupplyChainModel(mesa.Model):
         disruptions: list[Mapping[str, Any]] | None = None,
         rng: int | None = None,
     ) -> None:
-        super().__init__(rng=_check_seed(rng))
+        rng = _check_seed(rng)
+        super().__init__(rng=rng)
+        # The seed every stream of the run derives from: the one given, else one drawn
+        # from Mesa's generator (so a Generator's state reproduces the run too).
+        self.seed: int = rng if isinstance(rng, int) else int(self.rng.integers(2**31 - 1))
         self.horizon = (
             None if horizon is None else check_number("horizon", horizon, minimum=1, integer=True)
         )
@@ -115,13 +113,15 @@ class SupplyChainModel(mesa.Model):
         self.regime = make_regime(regime, **knobs)
         self.network = validate_network(default_network() if network is None else network)
         self.topology = Topology(self.network)
-        self.classes = {**AGENT_CLASSES, **(agent_classes or {})}
+        self.agent_classes = dict(agent_classes or {})
+        self._classes: dict[tuple[str, Any], type] = {}
         self.period = 0
         self.lanes = self._build_lanes()
         self.consumers = self._build_consumers()
         self.firms = self._build_firms()
         self._set_echelon_lead_times()
         self.regime.bind(self.topology, self.stream(STREAM_REGIME))
+        self._give_decision_rights()
         if disruptions is not None and not isinstance(disruptions, list):
             raise ConfigError("disruptions", disruptions, "a list of disruption tables")
         self.disruptions = Disruptions(
@@ -149,10 +149,33 @@ class SupplyChainModel(mesa.Model):
         self.running = True
         self.datacollector.collect(self)
 
+    @classmethod
+    def from_scenario(
+        cls,
+        scenario: Any = None,
+        *,
+        regime: str | None = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> SupplyChainModel:
+        """The model of a scenario: a ``Scenario``, a preset name or a .toml file (None:
+        the default preset), under its regime and seed unless ``regime``/``seed`` say
+        otherwise; other keywords go to the model (``record_consumers=False``, ...)."""
+        from .scenarios import Scenario
+
+        if not isinstance(scenario, Scenario):
+            scenario = Scenario.load(scenario)
+        return scenario.model(regime=regime, seed=seed, model_class=cls, **kwargs)
+
+    def agents_of_kind(self, kind: str) -> mesa.AgentSet:
+        """The agents of one kind (``"retailer"``), whatever their classes: Mesa's
+        ``agents_by_type`` keys each exact class, this includes every subclass."""
+        return self.agents.select(lambda agent: agent.kind == kind)
+
     # -- building -------------------------------------------------------------------
     def stream(self, *key: int) -> np.random.Generator:
         """An independent generator for one purpose, derived from the run's seed."""
-        return np.random.default_rng(np.random.SeedSequence(self._seed, spawn_key=key))
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
 
     def _build_lanes(self) -> dict[tuple[Hashable, Hashable], Lane]:
         lanes = {}
@@ -181,19 +204,36 @@ class SupplyChainModel(mesa.Model):
     def _out_lanes(self, node: Hashable) -> list[Lane]:
         return [self.lanes[node, v] for v in self.topology.customers(node)]
 
+    def agent_class(self, node: Hashable) -> type[mesa.Agent]:
+        """The class that plays ``node``: its ``class`` attribute, else ``agent_classes``
+        for its kind, else the kind's built-in class (``pullchain.agents.kinds``)."""
+        attrs = self.network.nodes[node]
+        kind = attrs["kind"]
+        spec = kinds.class_spec(kind, attrs)
+        field = node_field(node, "class")
+        if spec == kind and kind in self.agent_classes:
+            spec, field = self.agent_classes[kind], f"agent_classes.{kind}"
+        key = (kind, spec)
+        if key not in self._classes:
+            self._classes[key] = kinds.resolve(kind, spec, field)
+        return self._classes[key]
+
+    def _config(self, node: Hashable) -> tuple[type[mesa.Agent], dict[str, Any]]:
+        """The node's class and its checked parameters."""
+        attrs = self.network.nodes[node]
+        cls = self.agent_class(node)
+        return cls, kinds.node_config(attrs["kind"], cls, attrs, node_field(node))
+
     def _build_consumers(self) -> list[Consumer]:
         consumers = []
         for i, node in enumerate(self.topology.consumers):
             attrs = self.network.nodes[node]
+            cls, config = self._config(node)
             demand = DEMANDS.create(
                 attrs["demand"], attrs["demand_params"], field=f"node {node!r}.demand_params"
             )
             demand.bind(self.stream(STREAM_DEMAND, i))
-            consumers.append(
-                self.classes["consumer"](
-                    self, node, i, self._in_lanes(node), demand, backorder=attrs["backorder"]
-                )
-            )
+            consumers.append(cls(self, node, i, self._in_lanes(node), config, demand=demand))
         return consumers
 
     def _expected_demand(self, node: Hashable) -> float:
@@ -221,44 +261,31 @@ class SupplyChainModel(mesa.Model):
             )
             lead_time = self._lead_time(node, kind, attrs)
             policy.reset(self._expected_demand(node), lead_time)
-            kwargs: dict[str, Any] = {
-                "initial_stock": attrs["initial_stock"],
-                "holding_cost": attrs["holding_cost"],
-                "backlog_cost": attrs["backlog_cost"],
-                "policy": policy,
-                "allocation": ALLOCATIONS.create(attrs["allocation"], {}, f"{field}.allocation"),
-                "allow_returns": attrs["allow_returns"],
-                "in_transit_holding": attrs["in_transit_holding"],
-                "lead_time": lead_time,
-                "shaping": OrderShaping(
-                    min_order=attrs["min_order"],
-                    batch_size=attrs["batch_size"],
-                    review_period=attrs["review_period"],
-                    forward_buy=attrs["forward_buy"],
-                    gaming=attrs["gaming"],
-                ),
-                "price": attrs["price"],
-                "cost_of_capital": attrs["cost_of_capital"],
-                "order_cost": attrs["order_cost"],
-                "season_end": attrs["season_end"],
-                "salvage_value": attrs["salvage_value"],
-            }
-            if kind == "retailer":
-                customers = [self.network.nodes[c] for c in self.topology.customers(node)]
-                kwargs["lost_sale_cost"] = attrs["lost_sale_cost"]
-                kwargs["backorder"] = [c["backorder"] for c in customers]
-                kwargs["patience"] = [c["patience"] for c in customers]
-            if kind in ("brand", "supplier"):
-                kwargs["capacity"] = attrs["capacity"]
-                kwargs["production_lead_time"] = attrs["production_lead_time"]
-                kwargs["initial_in_production"] = attrs["initial_in_production"]
-                kwargs["unit_cost"] = attrs["unit_cost"]
-            firms.append(
-                self.classes[kind](
-                    self, node, index, self._in_lanes(node), self._out_lanes(node), **kwargs
-                )
+            allocation = ALLOCATIONS.create(
+                attrs["allocation"], attrs["allocation_params"], f"{field}.allocation"
             )
+            cls, config = self._config(node)
+            lanes = self._in_lanes(node), self._out_lanes(node)
+            firm = cls(
+                self, node, index, *lanes, config,
+                policy=policy, allocation=allocation, lead_time=lead_time,
+            )  # fmt: skip
+            firms.append(firm)
         return firms
+
+    def _give_decision_rights(self) -> None:
+        """Where the regime gives a firm's replenishment to another (VMI), hand that firm
+        the rule it decides with, primed for the firm it decides for."""
+        for f, m in self.regime.managers.items():
+            firm, manager = self.firms[f], self.firms[m]
+            name, params = self.regime.managed_rule(m, f)
+            # The firm's own service target goes with it (what equal-service tuning sets).
+            own, takes = self.network.nodes[firm.node]["policy_params"], POLICIES.declared(name)
+            params = {**params, **{k: own[k] for k in SAFETY_PARAMS if k in own and k in takes}}
+            rule = POLICIES.create(name, params, field=f"regime ({self.regime.name})")
+            rule.reset(self._expected_demand(firm.node), firm.lead_time)
+            firm.manager = manager
+            manager.manages[f] = rule
 
     def _set_echelon_lead_times(self) -> None:
         """Each firm's L plus the longest L below it: the cover of an echelon policy."""

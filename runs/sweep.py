@@ -5,7 +5,7 @@ regime in every replication, and writes one row per run to Parquet as chunks of 
 finish (``pullchain.runs.store``). The parts, one job each:
 
 - ``sweep_file``: parsing and checking the sweep file (``load_sweep``, ``parse_sweep``);
-- ``plugins``: the modules a sweep imports, sent to every worker;
+- ``plugins``: the plug-ins a sweep loads, sent to every worker with their text;
 - ``execute``: one run to one results row (``execute``, ``run_chunk``, ``rerun``);
 - ``backends``: in-process, local processes, or a Dask scheduler;
 - this module: the driver (``run_sweep``): the folder, the manifest, resuming.
@@ -36,7 +36,7 @@ from typing import Any
 from pullchain.network import limits
 from pullchain.network.errors import ConfigError
 
-from . import __version__, store
+from . import __version__, plugins, store
 from .backends import Chunk, make_backend
 from .execute import Task, rerun
 from .folder_lock import FolderLock
@@ -172,12 +172,12 @@ def manifest(sweep: Sweep) -> dict[str, Any]:
         except PackageNotFoundError:
             packages[name] = None
     return {
-        "format": 1,
+        "format": 2,
         "sweep_file": str(sweep.source) if sweep.source else None,
         "sweep_text": sweep.text,
         "spec": sweep.spec(),
-        "imports": sweep.imports,
-        "plugins": sweep.plugins,
+        "plugins": [p.record() | {"text": p.text} for p in sweep.plugins],
+        "installed": [p.record() for p in plugins.load_installed()],
         "runs": sweep.n_runs,
         "cells": sweep.n_cells,
         "pullchain": __version__,
@@ -262,9 +262,7 @@ def _run_locked(
         settings = limits.current()  # the limits the user raised travel to every worker
 
         def make_task(some: list[Run]) -> Task:
-            return Task(
-                sweep.base, some, sweep.record_every, sweep.imports, sweep.plugins, settings
-            )
+            return Task(sweep.base, some, sweep.record_every, sweep.plugins, settings)
 
         start = time.perf_counter()
         bar = progress(n_todo) if progress else contextlib.nullcontext()

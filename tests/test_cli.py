@@ -184,3 +184,15 @@ def test_the_comparison_figure_has_its_four_panels():
     colors = [to_hex(line.get_color()) for line in orders.get_lines()]
     assert colors[1:] == list(TIER_COLORS[:4])
     assert figure.axes[0].get_ylim() == figure.axes[1].get_ylim()  # one scale for both
+
+
+def test_params_prints_the_declared_reference_tables(capsys):
+    from pullchain.runs import cli
+
+    assert cli.main(["params", "regimes"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| regime | parameter |") and "`vmi`" in out and "`band`" in out
+    assert cli.main(["params"]) == 0
+    assert "## agent-classes" in capsys.readouterr().out
+    assert cli.main(["params", "nonsense"]) == 2
+    assert "one of firms, consumers" in capsys.readouterr().err

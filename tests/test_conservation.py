@@ -124,6 +124,10 @@ def assert_conserved(model: SupplyChainModel) -> None:
     for firm in model.firms:
         assert firm.on_hand >= -1e-9, (firm.node, firm.on_hand)
         assert math.isclose(firm.supply_line, on_its_way(model, firm), abs_tol=1e-6), firm.node
+        for i, lane in enumerate(firm.in_lanes):  # the buyer's own count of what it is owed
+            supplier = model.firms[model.topology.firm_index[lane.supplier]]
+            owed = supplier.owed[supplier.out_lanes.index(lane)]
+            assert math.isclose(firm.owed_by(i), owed, abs_tol=1e-6), (firm.node, lane)
 
 
 def on_its_way(model: SupplyChainModel, firm) -> float:
@@ -144,7 +148,7 @@ def on_its_way(model: SupplyChainModel, firm) -> float:
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     G=networks(),
-    regime=st.sampled_from(["opaque", "transparent"]),
+    regime=st.sampled_from(["opaque", "transparent", "vmi"]),
     delay=st.integers(0, 2),
     participation=st.sampled_from([0.0, 0.5, 1.0]),
     seed=st.integers(0, 2**31 - 1),
