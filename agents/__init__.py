@@ -2,7 +2,8 @@
 
 Each building block is a class registered by name, so a scenario or a network
 attribute can refer to it and a researcher can add one without editing pullchain:
-``POLICIES``, ``FORECASTS``, ``DEMANDS`` and ``ALLOCATIONS``.
+``POLICIES``, ``FORECASTS``, ``DEMANDS``, ``ALLOCATIONS`` and ``AGENTS`` (agent classes,
+``pullchain.agents.kinds``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 # Agent classes import Mesa, which takes seconds; the registries do not need it, so
 # everything is loaded on first use (checking a scenario file should not wait for Mesa).
 _WHERE = {
+    "AGENTS": "kinds",
     "ALLOCATIONS": "allocation",
     "AllocationRule": "allocation",
     "Consumer": "consumers",

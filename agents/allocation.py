@@ -2,7 +2,8 @@
 
 A rule takes the units available and what is owed to each customer, and returns
 how much to ship to each. Rules never ship more than is owed or available.
-Register your own with ``@ALLOCATIONS.register("name")``::
+Register your own with ``@ALLOCATIONS.register("name")`` (parameters, if any, declared
+in ``params`` and given in a firm's ``allocation_params``)::
 
     @ALLOCATIONS.register("largest-first")
     class LargestFirst(AllocationRule):
@@ -15,13 +16,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
+from pullchain.network.params import Configurable
 from pullchain.network.registry import Registry
 from pullchain.network.sums import ordered_sum
 
-ALLOCATIONS: Registry[AllocationRule] = Registry("allocation rule")
+ALLOCATIONS: Registry[AllocationRule] = Registry("allocation rule", "ALLOCATIONS")
 
 
-class AllocationRule(ABC):
+class AllocationRule(Configurable, ABC):
     """How a short firm shares ``available`` units among customers it owes."""
 
     @abstractmethod

@@ -7,18 +7,23 @@ by the edges' shares; goods it receives are *sold* and leave the chain.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
 
 from pullchain.network.lanes import Lane
+from pullchain.network.params import Param
+from pullchain.network.schema import CONSUMER_PARAMS
 
 from .demand import DemandProcess
+from .kinds import AGENTS, adopt
 
 if TYPE_CHECKING:
     from collections.abc import Hashable
 
 
+@AGENTS.register("consumer")
 class Consumer(mesa.Agent):
     """Draws demand, buys from its retailers, and waits or walks away when shelves are empty.
 
@@ -27,11 +32,13 @@ class Consumer(mesa.Agent):
         node: node id in the network.
         index: position among consumers (the column of its point-of-sale data).
         in_lanes: lanes from its retailers.
+        config: the node's value of every attribute its class declares (``backorder``:
+            True to wait for goods, False to buy elsewhere, a lost sale; ...), checked.
         demand: its demand process, already bound to its own random stream.
-        backorder: True to wait for goods (backorder), False to buy elsewhere (lost sale).
     """
 
-    kind = "consumer"
+    kind: ClassVar[str] = "consumer"
+    params: ClassVar[dict[str, Param]] = CONSUMER_PARAMS
 
     def __init__(
         self,
@@ -39,16 +46,18 @@ class Consumer(mesa.Agent):
         node: Hashable,
         index: int,
         in_lanes: list[Lane],
-        demand: DemandProcess,
+        config: Mapping[str, Any],
         *,
-        backorder: bool = True,
+        demand: DemandProcess,
     ) -> None:
         super().__init__(model)
         self.node = node
         self.index = index
         self.in_lanes = in_lanes
+        self.config = dict(config)  # the node's parameters, as checked (read them, do not edit)
         self.demand_process = demand
-        self.backorder = backorder
+        self.backorder = config["backorder"]
+        adopt(self, config)
         self.demand = 0.0
         self.bought = 0.0
         self.total_demand = 0.0

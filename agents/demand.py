@@ -13,13 +13,14 @@ Built-in processes (``DEMANDS`` names): constant, step, normal, poisson, ar1,
 seasonal, fad, replay. Every draw is clipped at 0. A researcher adds one like this::
 
     from pullchain.agents.demand import DEMANDS, DemandProcess
-    from pullchain.network.errors import check_number
+    from pullchain.network.params import Param
 
     @DEMANDS.register("weekend")
     class Weekend(DemandProcess):
-        def __init__(self, weekday=5.0, weekend=12.0):
-            self.weekday = check_number("weekday", weekday, minimum=0)
-            self.weekend = check_number("weekend", weekend, minimum=0)
+        params = {
+            "weekday": Param(5.0, "mean demand Monday to Friday", minimum=0),
+            "weekend": Param(12.0, "mean demand on Saturday and Sunday", minimum=0),
+        }
         def mean(self, period): return self.weekend if period % 7 >= 5 else self.weekday
         def draw(self, period): return float(self.rng.poisson(self.mean(period)))
 
@@ -31,12 +32,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from pullchain.network.errors import ConfigError, check_choice, check_number
+from pullchain.network.params import Configurable, Param
 from pullchain.network.registry import Registry
 
 __all__ = [
@@ -59,15 +59,15 @@ BLOCK = 256
 _EMPTY: tuple[float, ...] = ()
 
 
-class DemandProcess(ABC):
+class DemandProcess(Configurable, ABC):
     """Demand of one consumer (or segment) per period.
 
     Draws only from the generator bound to it, so a model's two regimes see the
     very same demand when they bind equal streams.
 
-    Subclasses take their parameters as constructor keywords (validated with
-    ``check_number`` / ``ConfigError`` naming the parameter), implement
-    ``draw`` and ``mean``, and use ``self.rng`` for randomness. A subclass that
+    Subclasses declare their parameters in ``params`` (checked, with a ``ConfigError``
+    naming the parameter, and kept as attributes), implement ``draw`` and ``mean``, and
+    use ``self.rng`` for randomness. A subclass that
     keeps state across periods overrides ``bind`` (calling ``super().bind``)
     to reset it, so binding again restarts the process.
     """
@@ -133,19 +133,21 @@ class _NormalBlocks(DemandProcess):
         return next(self._z)
 
 
-def _nonneg(field: str, value: Any) -> float:
-    return float(check_number(field, value, minimum=0))
+def _rate(default: float, doc: str, **bounds: Any) -> Param:
+    """A demand rate or level: units per period, >= 0 unless said otherwise."""
+    return Param(default, doc, unit="units per period", **({"minimum": 0} | bounds))
 
 
-DEMANDS: Registry[DemandProcess] = Registry("demand process")
+DEMANDS: Registry[DemandProcess] = Registry("demand process", "DEMANDS")
 
 
 @DEMANDS.register("constant")
 class ConstantDemand(DemandProcess):
     """The same demand every period: d_t = level."""
 
-    def __init__(self, level: float = 10.0) -> None:
-        self.level = _nonneg("level", level)
+    params: ClassVar[dict[str, Param]] = {
+        "level": _rate(10.0, "the same demand every period"),
+    }
 
     def draw(self, period: int) -> float:
         if self._rng is None:
@@ -160,10 +162,11 @@ class ConstantDemand(DemandProcess):
 class StepDemand(DemandProcess):
     """A one-off change: d_t = before for t < at, after from period ``at`` on."""
 
-    def __init__(self, before: float = 4.0, after: float = 8.0, at: int = 4) -> None:
-        self.before = _nonneg("before", before)
-        self.after = _nonneg("after", after)
-        self.at = int(check_number("at", at, minimum=0, integer=True))
+    params: ClassVar[dict[str, Param]] = {
+        "before": _rate(4.0, "demand before period `at`"),
+        "after": _rate(8.0, "demand from period `at` on"),
+        "at": Param(4, "the period of the step (0-based)", unit="period", minimum=0),
+    }
 
     def draw(self, period: int) -> float:
         if self._rng is None:
@@ -184,9 +187,10 @@ class NormalDemand(_NormalBlocks):
     parameter ``mean``, the unclipped expectation.
     """
 
-    def __init__(self, mean: float = 10.0, std: float = 3.0) -> None:
-        self.mean_ = _nonneg("mean", mean)
-        self.std = _nonneg("std", std)
+    params: ClassVar[dict[str, Param]] = {
+        "mean": _rate(10.0, "independent normal demand, mean", attr="mean_"),
+        "std": _rate(3.0, "its standard deviation"),
+    }
 
     def draw(self, period: int) -> float:
         z = self._normal()
@@ -206,8 +210,9 @@ class PoissonDemand(DemandProcess):
 
     _k: Any = iter(_EMPTY)
 
-    def __init__(self, mean: float = 10.0) -> None:
-        self.mean_ = float(check_number("mean", mean, minimum=0, maximum=1e9))
+    params: ClassVar[dict[str, Param]] = {
+        "mean": _rate(10.0, "independent Poisson counts with this mean", maximum=1e9, attr="mean_"),
+    }
 
     def bind(self, rng: np.random.Generator) -> None:
         super().bind(rng)
@@ -244,13 +249,20 @@ class AR1Demand(_NormalBlocks):
     carries on.
     """
 
-    def __init__(self, mean: float = 10.0, std: float = 3.0, rho: float = 0.5) -> None:
-        self.mean_ = _nonneg("mean", mean)
-        self.std = _nonneg("std", std)
-        rho = check_number("rho", rho)
-        if not -1.0 < rho < 1.0:
-            raise ConfigError("rho", rho, "a number > -1 and < 1")
-        self.rho = float(rho)
+    params: ClassVar[dict[str, Param]] = {
+        "mean": _rate(
+            10.0, "autocorrelated demand: d_t = mean + rho (d_{t-1} - mean) + noise", attr="mean_"
+        ),
+        "std": _rate(
+            3.0, "standard deviation of the innovation (stationary std = std / sqrt(1 - rho^2))"
+        ),
+        "rho": Param(
+            0.5, "lag-1 autocorrelation", unit="-", minimum=-1, above=True, maximum=1, below=True
+        ),
+    }
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        super().__init__(*args, **params)
         self._x = 0.0
 
     @property
@@ -286,19 +298,21 @@ class SeasonalDemand(_NormalBlocks):
     expectation otherwise. With std = 0 no random numbers are used.
     """
 
-    def __init__(
-        self,
-        mean: float = 10.0,
-        amplitude: float = 3.0,
-        cycle: float = 52,
-        phase: float = 0,
-        std: float = 0.0,
-    ) -> None:
-        self.mean_ = _nonneg("mean", mean)
-        self.amplitude = _nonneg("amplitude", amplitude)
-        self.cycle = float(check_number("cycle", cycle, minimum=0, strict_minimum=True))
-        self.phase = float(check_number("phase", phase))
-        self.std = _nonneg("std", std)
+    params: ClassVar[dict[str, Param]] = {
+        "mean": _rate(
+            10.0,
+            "a sine-wave season: mean + amplitude sin(2 pi (t + phase) / cycle), plus noise",
+            attr="mean_",
+        ),
+        "amplitude": _rate(3.0, "height of the wave"),
+        "cycle": Param(52, "length of one season", type="float", unit="periods", minimum=0,
+                       above=True),
+        "phase": Param(0, "shift of the wave", type="float", unit="periods"),
+        "std": _rate(0.0, "normal noise added each period"),
+    }  # fmt: skip
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        super().__init__(*args, **params)
         self._omega = 2.0 * math.pi / self.cycle
 
     def _m(self, period: int) -> float:
@@ -341,23 +355,24 @@ class FadDemand(_NormalBlocks):
     off the market: m_t = 0 and demand is 0.
     """
 
-    def __init__(
-        self,
-        base: float = 2.0,
-        peak: float = 20.0,
-        start: int = 10,
-        rise: int = 5,
-        fade: float = 10.0,
-        std: float = 0.0,
-        end: int = -1,
-    ) -> None:
-        self.base = _nonneg("base", base)
-        self.peak = _nonneg("peak", peak)
-        self.start = int(check_number("start", start, minimum=0, integer=True))
-        self.rise = int(check_number("rise", rise, minimum=0, integer=True))
-        self.fade = float(check_number("fade", fade, minimum=0, strict_minimum=True))
-        self.std = _nonneg("std", std)
-        self.end = int(check_number("end", end, minimum=-1, integer=True))
+    params: ClassVar[dict[str, Param]] = {
+        "base": _rate(
+            2.0,
+            "a boom and fade: `base` until `start`, a linear rise to `peak` over `rise` "
+            "periods, then exponential decay back to `base`",
+        ),
+        "peak": _rate(20.0, "demand at the top"),
+        "start": Param(10, "when the rise starts", unit="period", minimum=0),
+        "rise": Param(5, "length of the rise (0: jump)", unit="periods", minimum=0),
+        "fade": Param(10.0, "time constant of the decay", unit="periods", minimum=0, above=True),
+        "std": _rate(0.0, "normal noise added each period"),
+        "end": Param(
+            -1,
+            "from this period on the product is off the market: demand is 0. When `end` is "
+            "set, noise is added only where the path is above 0",
+            unit="period", minimum=-1, default_doc="never",
+        ),
+    }  # fmt: skip
 
     def _m(self, period: int) -> float:
         if 0 <= self.end <= period:
@@ -395,15 +410,16 @@ class ReplayDemand(DemandProcess):
     "last" holds the last value, "zero" gives 0. No random numbers are used.
     """
 
-    def __init__(self, series: Sequence[float] = (10.0,), after: str = "repeat") -> None:
-        if isinstance(series, np.ndarray):
-            series = series.tolist()
-        if isinstance(series, str | bytes) or not isinstance(series, Sequence):
-            raise ConfigError("series", series, "a non-empty list of numbers >= 0")
-        if len(series) == 0:
-            raise ConfigError("series", series, "a non-empty list of numbers >= 0")
-        self.series = tuple(_nonneg(f"series[{i}]", v) for i, v in enumerate(series))
-        self.after = check_choice("after", after, _AFTER_MODES)
+    params: ClassVar[dict[str, Param]] = {
+        "series": Param(
+            (10.0,), "a recorded series played back from period 0", type="list",
+            unit="units per period", minimum=0,
+        ),
+        "after": Param(
+            "repeat", "after the end: cycle the series, hold its last value, or give 0",
+            unit="name", choices=_AFTER_MODES,
+        ),
+    }  # fmt: skip
 
     def _value(self, period: int) -> float:
         s = self.series

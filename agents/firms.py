@@ -3,7 +3,13 @@
 ``Firm`` holds the template of a period (as Mesa's wolf_sheep ``Animal`` does);
 ``Retailer``, ``Distributor``, ``Brand`` and ``Supplier`` override only the parts
 that differ. A researcher tries an idea by overriding one method, for example
-``decide`` for a new kind of judgement or ``fill_orders`` for a new way to serve.
+``decide`` for a new kind of judgement or ``fill_orders`` for a new way to serve, and
+names the class in a scenario (``class = "..."``, see ``pullchain.agents.kinds``).
+
+Each class's node attributes are declared in ``params`` (the built-in ones in
+``pullchain.network.schema``); the model hands the node's checked values to the
+constructor as ``config``, and attributes a subclass declares beyond its kind's become
+attributes of the agent.
 
 A firm never reads another agent: its orders come off its lanes, and what else
 it may know comes from the information regime's ``Observation``.
@@ -12,15 +18,19 @@ it may know comes from the information regime's ``Observation``.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
 
 from pullchain.network.lanes import Lane
+from pullchain.network.params import Param
 from pullchain.network.regimes import Observation
+from pullchain.network.schema import FIRM_PARAMS, PRODUCER_PARAMS, RETAILER_PARAMS
 from pullchain.network.sums import ordered_sum
 
 from .allocation import AllocationRule
+from .kinds import AGENTS, adopt
 from .ordering import OrderShaping
 from .policies import OrderingPolicy, Situation
 
@@ -46,23 +56,15 @@ class Firm(mesa.Agent):
         node: the firm's node id in the network.
         index: its position in processing order (customers before suppliers).
         in_lanes, out_lanes: lanes from its suppliers and to its customers.
-        initial_stock: units on hand at the start.
-        holding_cost, backlog_cost: cost per unit per period of stock and of backlog.
-        policy: the ordering rule.
+        config: the node's value of every attribute its class declares (``params``:
+            costs, stock, batching, prices, ... and a subclass's own), checked.
+        policy: the ordering rule (built from ``policy`` and ``policy_params``).
         allocation: the rule for sharing out stock when short.
-        allow_returns: let orders go negative (theory checks); otherwise clip at 0.
-        in_transit_holding: also pay ``holding_cost`` per unit it has shipped that is still
-            in transit at a period's end (the shipper pays, as in Clark & Scarf's model).
         lead_time: L, the periods an order must cover.
-        shaping: batching, forward buying and gaming (``pullchain.agents.ordering``).
-        price: money per unit it sells at (0: money is not tracked).
-        cost_of_capital: fraction of the stock's value charged per period.
-        order_cost: money per order placed.
-        season_end: from this period on, stock left at a period's end is written off
-            at ``salvage_value`` per unit (-1: never).
     """
 
     kind: ClassVar[str] = "firm"
+    params: ClassVar[dict[str, Param]] = FIRM_PARAMS
 
     def __init__(
         self,
@@ -71,50 +73,51 @@ class Firm(mesa.Agent):
         index: int,
         in_lanes: list[Lane],
         out_lanes: list[Lane],
+        config: Mapping[str, Any],
         *,
-        initial_stock: float,
-        holding_cost: float,
-        backlog_cost: float,
         policy: OrderingPolicy,
         allocation: AllocationRule,
-        allow_returns: bool = False,
-        in_transit_holding: bool = False,
         lead_time: float = 1.0,
-        shaping: OrderShaping | None = None,
-        price: float = 0.0,
-        cost_of_capital: float = 0.0,
-        order_cost: float = 0.0,
-        season_end: int = -1,
-        salvage_value: float = 0.0,
     ) -> None:
         super().__init__(model)
         self.node = node
         self.index = index
         self.in_lanes = in_lanes
         self.out_lanes = out_lanes
-        self.holding_cost = holding_cost
-        self.backlog_cost = backlog_cost
+        self.config = dict(config)  # the node's parameters, as checked (read them, do not edit)
+        self.holding_cost = config["holding_cost"]
+        self.backlog_cost = config["backlog_cost"]
         self.policy = policy
         self.allocation = allocation
-        self.allow_returns = allow_returns
-        self.in_transit_holding = in_transit_holding
+        self.allow_returns = config["allow_returns"]
+        self.in_transit_holding = config["in_transit_holding"]
         self.lead_time = lead_time
-        self.on_hand = float(initial_stock)
+        self.on_hand = float(config["initial_stock"])
         self.owed = [0.0] * len(out_lanes)
         self.owed_since = [0] * len(out_lanes)
         self.orders_in = [0.0] * len(out_lanes)
         # Everything ordered and not yet on hand: orders in the mail, goods in transit,
         # what suppliers owe, and (for producers) goods in production.
         self.supply_line = sum(lane.orders_in_transit + lane.in_transit for lane in in_lanes)
-        review = shaping.review_period if shaping is not None else 1
-        self.situation = Situation(lead_time, review_period=review)
+        # Per supplier lane: what this firm has coming (ordered, not yet received), the
+        # tally ``owed_by`` reads what each supplier still owes it from.
+        self.coming = [lane.orders_in_transit + lane.in_transit for lane in in_lanes]
+        self._routes = type(self).split is not Firm.split
+        self.situation = Situation(lead_time, review_period=config["review_period"])
         self.observation: Observation | None = None
-        self.shaping = shaping if shaping is not None and shaping.active else None
-        self.price = price
-        self.cost_of_capital = cost_of_capital
-        self.order_cost = order_cost
-        self.season_end = season_end
-        self.salvage_value = salvage_value
+        shaping = OrderShaping.from_config(config)
+        self.shaping = shaping if shaping.active else None
+        self.price = config["price"]
+        self.cost_of_capital = config["cost_of_capital"]
+        self.order_cost = config["order_cost"]
+        self.season_end = config["season_end"]
+        self.salvage_value = config["salvage_value"]
+        adopt(self, config)
+        # Decision rights (a regime such as VMI may give them away): the firm that decides
+        # this firm's replenishment (None: itself), and the rules this firm decides others'
+        # with, by their index.
+        self.manager: Firm | None = None
+        self.manages: dict[int, OrderingPolicy] = {}
         self.down = False  # a disruption stops it shipping (and producing)
         self.cancelling = 0.0  # cancellations sent and not yet answered
         self._rationed = False
@@ -141,13 +144,14 @@ class Firm(mesa.Agent):
 
     def receive(self, period: int) -> None:
         """Take in the deliveries due now (phase 1, and phase 4 for lead time 0)."""
-        for lane in self.in_lanes:
+        for i, lane in enumerate(self.in_lanes):
             quantity = lane.take_delivery(period)
             if quantity:
                 self.received += quantity
+                self.coming[i] -= quantity
                 self.take_in(quantity)
             if lane.cancel_answered:
-                self._confirm_cancel(lane)
+                self._confirm_cancel(i, lane)
 
     def take_in(self, quantity: float) -> None:
         """Put delivered goods on the shelf."""
@@ -160,8 +164,11 @@ class Firm(mesa.Agent):
         self.take_orders(period)
         self.fill_orders(period)
         self.count_backlog()
-        self.observation = self.observe(period)
-        self.place_order(period, self.decide(self.observation))
+        observation = self.observation = self.observe(period)
+        if self.manager is None:  # ``replenish``, inlined for the firms that decide alone
+            self.place_order(period, self.decide(observation))
+        else:
+            self.place_order(period, self.replenish(observation))
 
     def take_orders(self, period: int) -> None:
         """Read the orders that reach the firm now and add them to what it owes."""
@@ -223,9 +230,19 @@ class Firm(mesa.Agent):
         """Ask the information regime what the firm may see now."""
         return self.model.regime.observe(self.index, period, self.orders_in)
 
-    def decide(self, observation: Observation) -> float:
-        """The quantity to order: the policy's answer, clipped at 0 unless returns are
-        allowed, then batched, forward-bought or gamed if those are switched on."""
+    def replenish(self, observation: Observation) -> float:
+        """This period's order: the firm's own decision (``decide``) or, where the regime
+        gave the decision to another firm (vendor-managed inventory), that firm's,
+        taken from what this firm shares with it (``decide_for``)."""
+        if self.manager is None:
+            return self.decide(observation)
+        s = self.read_situation(observation)
+        if 0 <= self.season_end <= observation.period:
+            return 0.0
+        return self.manager.decide_for(self.index, s)
+
+    def read_situation(self, observation: Observation) -> Situation:
+        """The firm's situation now (its stock, backlog, supply line) and ``observation``."""
         s = self.situation
         s.period = observation.period
         s.on_hand = self.on_hand
@@ -235,6 +252,19 @@ class Firm(mesa.Agent):
         s.received = self.received
         s.shipped = self.shipped
         s.observation = observation
+        return s
+
+    def decide_for(self, customer: int, s: Situation) -> float:
+        """The order this firm decides for a customer whose replenishment the regime gave
+        it: its rule for that customer, on the customer's shared situation, clipped at 0
+        (the customer's own batching and gaming do not apply: it does not order)."""
+        quantity = self.manages[customer].order(s)
+        return quantity if quantity > 0 else 0.0
+
+    def decide(self, observation: Observation) -> float:
+        """The quantity to order: the policy's answer, clipped at 0 unless returns are
+        allowed, then batched, forward-bought or gamed if those are switched on."""
+        s = self.read_situation(observation)
         if 0 <= self.season_end <= observation.period:
             return 0.0  # the season is over: the product is no longer replenished
         shaping = self.shaping
@@ -248,12 +278,33 @@ class Firm(mesa.Agent):
         return quantity
 
     def place_order(self, period: int, quantity: float) -> None:
-        """Split the order among suppliers by their shares and send it (0: no order)."""
+        """Split the order among suppliers (``split``) and send it (0: no order)."""
         if quantity:
-            for lane in self.in_lanes:
-                lane.send_order(period, quantity * lane.share)
+            coming = self.coming
+            if self._routes:  # a class of its own splits orders its way
+                for i, part in enumerate(self.split(quantity)):
+                    self.in_lanes[i].send_order(period, part)
+                    coming[i] += part
+            else:  # by the shares (``split`` inlined: the hot path)
+                for i, lane in enumerate(self.in_lanes):
+                    part = quantity * lane.share
+                    lane.send_order(period, part)
+                    coming[i] += part
             self.supply_line += quantity
         self.ordered = quantity
+
+    def split(self, quantity: float) -> list[float]:
+        """How an order is split among the suppliers, one part per lane: by the edges'
+        shares (override it to route orders otherwise, e.g. away from a late supplier)."""
+        return [quantity * lane.share for lane in self.in_lanes]
+
+    def owed_by(self, lane: int) -> float:
+        """What the supplier on in-lane ``lane`` still owes this firm: ordered, read by the
+        supplier, and neither shipped nor cancelled. From this firm's own records (what
+        it ordered and received) and what it can see of its lanes (its orders in the
+        mail, goods on their way to it), never from the supplier's books."""
+        ln = self.in_lanes[lane]
+        return self.coming[lane] - ln.orders_in_transit - ln.in_transit - ln.cancel_done
 
     def cancel(self, period: int, quantity: float) -> None:
         """Ask suppliers to cancel ``quantity`` not yet shipped, split by their shares."""
@@ -269,11 +320,12 @@ class Firm(mesa.Agent):
             self.owed[i] -= done
             lane.answer_cancel(asked, done)
 
-    def _confirm_cancel(self, lane: Lane) -> None:
+    def _confirm_cancel(self, i: int, lane: Lane) -> None:
         """As buyer: what was cancelled leaves the supply line; the rest will be shipped."""
         asked, done = lane.take_answer()
         self.cancelling -= asked
         self.supply_line -= done
+        self.coming[i] -= done
 
     def close_period(self) -> None:
         """Phase 4: pay for what suppliers shipped, write off stock past its season,
@@ -329,37 +381,29 @@ class Firm(mesa.Agent):
         return self.on_hand
 
 
+@AGENTS.register("distributor")
 class Distributor(Firm):
     """A wholesaler or distributor: buys from firms, sells to firms."""
 
     kind = "distributor"
 
 
+@AGENTS.register("retailer")
 class Retailer(Firm):
-    """Sells to consumers. Consumers who do not wait are lost sales, charged per unit.
-
-    Args:
-        lost_sale_cost: cost per unit of consumer demand lost.
-        backorder: for each customer lane, whether that consumer waits when shelves are empty.
-        patience: for each customer lane, periods a waiting consumer waits before the sale
-            is lost (-1: forever).
-    """
+    """Sells to consumers. Consumers who do not wait are lost sales, charged per unit
+    (``lost_sale_cost``); whether a customer waits, and how long, is that consumer's
+    ``backorder`` and ``patience`` (read from the network, one per customer lane)."""
 
     kind = "retailer"
+    params: ClassVar[dict[str, Param]] = RETAILER_PARAMS
 
-    def __init__(
-        self,
-        *args,
-        lost_sale_cost: float = 0.0,
-        backorder: list[bool] | None = None,
-        patience: list[int] | None = None,
-        **kwargs,
-    ) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.lost_sale_cost = lost_sale_cost
+        self.lost_sale_cost = self.config["lost_sale_cost"]
+        customers = [self.model.network.nodes[lane.customer] for lane in self.out_lanes]
         n = len(self.out_lanes)
-        self.backorder = backorder if backorder is not None else [True] * n
-        self.patience = patience if patience is not None else [-1] * n
+        self.backorder = [c.get("backorder", True) for c in customers]
+        self.patience = [c.get("patience", -1) for c in customers]
         self._impatient = [i for i, waits in enumerate(self.backorder) if not waits]
         self._shipping = []  # consumers take their goods home the period they buy
         # Waiting consumers with limited patience: their unfilled orders, oldest first.
@@ -413,19 +457,15 @@ class Producer(Firm):
     production plan, a ``Brand`` from materials bought from suppliers.
     """
 
-    def __init__(
-        self,
-        *args,
-        capacity: float = float("inf"),
-        production_lead_time: int = 0,
-        initial_in_production: float = 0.0,
-        unit_cost: float = 0.0,
-        **kwargs,
-    ) -> None:
+    params: ClassVar[dict[str, Param]] = PRODUCER_PARAMS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.capacity = capacity
-        self.unit_cost = unit_cost
-        self.production_lead_time = production_lead_time
+        config = self.config
+        self.capacity = config["capacity"]
+        self.unit_cost = config["unit_cost"]
+        self.production_lead_time = production_lead_time = config["production_lead_time"]
+        initial_in_production = config["initial_in_production"]
         # Goods finishing in periods 0 .. p-1 (the pipeline of a chain in steady state).
         self.in_production: dict[int, float] = (
             dict.fromkeys(range(production_lead_time), float(initial_in_production))
@@ -464,6 +504,7 @@ class Producer(Firm):
         return self.on_hand + sum(self.in_production.values())
 
 
+@AGENTS.register("brand")
 class Brand(Producer):
     """Buys materials from suppliers and makes the product (one unit of material each)."""
 
@@ -483,6 +524,7 @@ class Brand(Producer):
         return super().goods_held + self.queue
 
 
+@AGENTS.register("supplier")
 class Supplier(Producer):
     """The source of goods: its orders are production plans, started the next period.
 
@@ -497,10 +539,10 @@ class Supplier(Producer):
         """What a unit costs to make."""
         return self.unit_cost
 
-    def __init__(self, *args, initial_in_production: float = 0.0, **kwargs) -> None:
-        super().__init__(*args, initial_in_production=initial_in_production, **kwargs)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         # The production request decided last period, not yet started.
-        self.queue = float(initial_in_production)
+        self.queue = float(self.config["initial_in_production"])
         self.supply_line += self.queue
 
     def place_order(self, period: int, quantity: float) -> None:

@@ -19,8 +19,9 @@ forever (steady state). A forecast that was never reset primes itself with its
 first observation, i.e. ``update(x)`` on a fresh forecast equals ``reset(x)``
 followed by ``update(x)``. Reading ``value`` before either raises RuntimeError.
 
-Add your own by subclassing ``Forecast`` (implement ``reset`` and ``update``,
-keep ``self._value`` current) and decorating it with ``@FORECASTS.register("name")``.
+Add your own by subclassing ``Forecast`` (declare its ``params``, implement ``reset``
+and ``update``, keep ``self._value`` current) and decorating it with
+``@FORECASTS.register("name")``.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections import deque
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pullchain.network.errors import check_number
 from pullchain.network.limits import check_window
+from pullchain.network.params import Configurable, Param
 from pullchain.network.registry import Registry
 
 __all__ = [
@@ -44,9 +45,10 @@ __all__ = [
 ]
 
 
-class Forecast(ABC):
+class Forecast(Configurable, ABC):
     """Per-period demand forecast, updated at the end of each period with that period's
-    signal (the theory convention: the newest observation is included)."""
+    signal (the theory convention: the newest observation is included). Its parameters
+    are declared in ``params`` (``pullchain.network.params``)."""
 
     registry_name: ClassVar[str]
     _value: float | None = None
@@ -71,7 +73,7 @@ class Forecast(ABC):
         return f"{type(self).__name__}({params})"
 
 
-FORECASTS: Registry[Forecast] = Registry("forecast")
+FORECASTS: Registry[Forecast] = Registry("forecast", "FORECASTS")
 
 
 @FORECASTS.register("moving_average")
@@ -87,9 +89,15 @@ class MovingAverage(Forecast):
     p v / p), so a steady state stays exactly steady.
     """
 
-    def __init__(self, window: int = 5) -> None:
-        self.window = int(check_number("window", window, minimum=1, integer=True))
-        check_window("window", self.window)  # the window is kept in memory
+    params: ClassVar[dict[str, Param]] = {
+        "window": Param(
+            5, "mean of the last `window` signals", unit="periods", minimum=1,
+            limit=check_window,  # the window is kept in memory
+        ),
+    }  # fmt: skip
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        super().__init__(*args, **params)
         self._buf: deque[float] = deque(maxlen=self.window)
         self._run = 0  # how many of the newest observations equal the newest one
 
@@ -124,8 +132,12 @@ class ExponentialSmoothing(Forecast):
     matches a moving average of window p in that respect.
     """
 
-    def __init__(self, alpha: float = 0.3) -> None:
-        self.alpha = float(check_number("alpha", alpha, minimum=0, maximum=1, strict_minimum=True))
+    params: ClassVar[dict[str, Param]] = {
+        "alpha": Param(
+            0.3, "F_t = alpha x_t + (1 - alpha) F_{t-1}", unit="fraction", minimum=0,
+            above=True, maximum=1,
+        ),
+    }  # fmt: skip
 
     def reset(self, level: float) -> None:
         self._value = float(level)
@@ -163,8 +175,15 @@ class ConstantForecast(Forecast):
     forecasting.
     """
 
-    def __init__(self, level: float | None = None) -> None:
-        self.level = None if level is None else float(check_number("level", level, minimum=0))
+    params: ClassVar[dict[str, Param]] = {
+        "level": Param(
+            None, "a forecast that never changes", type="float", unit="units per period",
+            minimum=0, default_doc="the expected demand",
+        ),
+    }  # fmt: skip
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        super().__init__(*args, **params)
         self._value = self.level
 
     def reset(self, level: float) -> None:

@@ -20,13 +20,18 @@ Each is off by default. They act in this order on the policy's quantity q:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pullchain.network.sums import ordered_sum
 
 if TYPE_CHECKING:
     from .firms import Firm
+
+
+SETTINGS = ("min_order", "batch_size", "review_period", "forward_buy", "gaming")
+"""The firm attributes (``pullchain.network.schema.FIRM_PARAMS``) that shape orders."""
 
 
 @dataclass
@@ -40,6 +45,11 @@ class OrderShaping:
     gaming: float = 1.0
     phantom: float = 0.0  # units ordered beyond need and not yet cancelled
     demand_level: float = 0.0  # smoothed demand signal, for forward buying
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> OrderShaping:
+        """The settings of a firm's node attributes (``min_order``, ``batch_size``, ...)."""
+        return cls(**{name: config[name] for name in SETTINGS})
 
     @property
     def active(self) -> bool:

@@ -10,29 +10,34 @@ what the firm owed them); x_t = the demand signal of period t (orders received, 
 point-of-sale demand under a transparent regime); L = periods an order must
 cover (order delay + shipping lead time, plus production for producers).
 
-Add a rule by subclassing ``OrderingPolicy`` and registering it::
+Add a rule by subclassing ``OrderingPolicy``, declaring its parameters and registering
+it (docs/extending.md)::
 
-    @POLICIES.register("double-the-signal")
-    class Doubler(OrderingPolicy):
+    @POLICIES.register("times-the-signal")
+    class Multiplier(OrderingPolicy):
+        params = {"factor": Param(2.0, "orders are this many times the signal", minimum=0)}
+
         def order(self, s: Situation) -> float:
-            return 2 * s.observation.demand_signal
+            return self.factor * s.observation.demand_signal
 """
 
 from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import Any
+from dataclasses import replace
+from typing import Any, ClassVar
 
-from pullchain.network.errors import ConfigError, check_number
-from pullchain.network.regimes import Observation
+from pullchain.network.errors import ConfigError
+from pullchain.network.params import Configurable, Param
+from pullchain.network.regimes import VMI_BAND, Observation
 from pullchain.network.registry import Registry
 from pullchain.network.sums import ordered_dot
 
 from .forecasts import FORECASTS, Forecast
-from .safety import SafetyStock
+from .safety import SAFETY_PARAMS, SafetyStock
 
-POLICIES: Registry[OrderingPolicy] = Registry("ordering policy")
+POLICIES: Registry[OrderingPolicy] = Registry("ordering policy", "POLICIES")
 
 
 class Situation:
@@ -94,10 +99,11 @@ class Situation:
         return self.echelon_lead_time <= self.lead_time
 
 
-class OrderingPolicy(ABC):
-    """Base class. ``reset`` primes the rule for a chain in steady state."""
+class OrderingPolicy(Configurable, ABC):
+    """Base class. Parameters are declared in ``params``; ``reset`` primes the rule for a
+    chain in steady state."""
 
-    def reset(self, expected_demand: float, lead_time: float) -> None:  # noqa: B027
+    def reset(self, expected_demand: float, lead_time: float) -> None:
         """Called once before period 0 with the mean demand signal and L."""
 
     @abstractmethod
@@ -120,44 +126,46 @@ class OrderUpTo(OrderingPolicy):
     returns allowed, q_t = y_t - y_{t-1} + x_t and, for a p-period moving average and
     iid demand, Var(q)/Var(x) = 1 + 2L/p + 2L^2/p^2; re-estimating sigma_t adds to it.
 
-    Args:
-        forecast: a registered forecast name ("moving_average", "exponential_smoothing", ...).
-        window: moving-average window p (used by "moving_average").
-        alpha: smoothing constant (used by "exponential_smoothing").
-        forecast_params: keyword parameters for any forecast (instead of window/alpha).
-        safety_stock: constant safety stock SS in units.
-        safety_periods: extra periods of forecast demand held as safety stock.
-        safety_factor, service_level, fill_rate: at most one; z directly, or from a
-            target cycle service level or fill rate (adaptive safety stock).
-        error_window: the forecast errors sigma_t is estimated over.
+    The forecast object is ``self.forecast``; its name is ``self.forecast_name``.
     """
 
-    def __init__(
-        self,
-        forecast: str = "moving_average",
-        window: int = 5,
-        alpha: float = 0.3,
-        safety_stock: float = 0.0,
-        safety_periods: float = 0.0,
-        forecast_params: dict[str, Any] | None = None,
-        safety_factor: float | None = None,
-        service_level: float | None = None,
-        fill_rate: float | None = None,
-        error_window: int = 20,
-    ) -> None:
-        params: dict[str, Any] = {}
-        if forecast_params is not None:
-            if not isinstance(forecast_params, dict):
-                raise ConfigError("forecast_params", forecast_params, "a table of parameters")
-            params = forecast_params
-        elif forecast == "moving_average":
-            params = {"window": window}
-        elif forecast == "exponential_smoothing":
-            params = {"alpha": alpha}
-        self.forecast = _forecast(forecast, params)
-        self.safety_stock = check_number("safety_stock", safety_stock, minimum=0)
-        self.safety_periods = check_number("safety_periods", safety_periods, minimum=0)
-        self.safety = SafetyStock.from_params(safety_factor, service_level, fill_rate, error_window)
+    params: ClassVar[dict[str, Param]] = {
+        "forecast": Param(
+            "moving_average", "the forecast mu", unit="name", registry="forecast",
+            attr="forecast_name",
+        ),
+        "window": Param(
+            5, "moving-average window (used only when `forecast = \"moving_average\"` and "
+            "`forecast_params` is not given)", unit="periods", minimum=1,
+        ),
+        "alpha": Param(
+            0.3, "smoothing constant (used only when `forecast = \"exponential_smoothing\"` "
+            "and `forecast_params` is not given)", unit="fraction", minimum=0, above=True,
+            maximum=1,
+        ),
+        "forecast_params": Param(
+            None, "parameters of any forecast; when given, `window` and `alpha` are ignored",
+            type="dict", unit="table", default_doc="none",
+        ),
+        "safety_stock": Param(0.0, "constant safety stock", unit="units", minimum=0),
+        "safety_periods": Param(
+            0.0, "extra periods of forecast demand held as safety stock "
+            "(SS = `safety_stock` + `safety_periods` mu)", unit="periods", minimum=0,
+        ),
+        **SAFETY_PARAMS,
+    }  # fmt: skip
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        super().__init__(*args, **params)
+        forecast_params: dict[str, Any] = {}
+        if self.forecast_params is not None:
+            forecast_params = self.forecast_params
+        elif self.forecast_name == "moving_average":
+            forecast_params = {"window": self.window}
+        elif self.forecast_name == "exponential_smoothing":
+            forecast_params = {"alpha": self.alpha}
+        self.forecast = _forecast(self.forecast_name, forecast_params)
+        self.safety = SafetyStock.of(self)
 
     def reset(self, expected_demand: float, lead_time: float) -> None:
         self.forecast.reset(expected_demand)
@@ -182,22 +190,20 @@ class BaseStock(OrderingPolicy):
     the errors of the orders it must serve against the expected demand mu_0 (z = 0 is
     plain base stock; the default S holds one period of mu_0 beyond the cycle stock
     L mu_0: give ``level`` = L mu_0 to leave all the safety stock to z).
-
-    Args:
-        level: the base-stock level S; by default (L + 1) times the expected demand.
-        safety_factor, service_level, fill_rate, error_window: as in ``OrderUpTo``.
     """
 
-    def __init__(
-        self,
-        level: float | None = None,
-        safety_factor: float | None = None,
-        service_level: float | None = None,
-        fill_rate: float | None = None,
-        error_window: int = 20,
-    ) -> None:
-        self.level = None if level is None else check_number("level", level)
-        self.safety = SafetyStock.from_params(safety_factor, service_level, fill_rate, error_window)
+    params: ClassVar[dict[str, Param]] = {
+        "level": Param(
+            None, "the base-stock level S (with adaptive safety stock, S + z sigma sqrt(L) is "
+            "ordered up to, sigma from the orders it must serve against the expected demand)",
+            type="float", unit="units", default_doc="(L + 1) x expected demand",
+        ),
+        **SAFETY_PARAMS,
+    }  # fmt: skip
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        super().__init__(*args, **params)
+        self.safety = SafetyStock.of(self)
         self._expected = 0.0
 
     def reset(self, expected_demand: float, lead_time: float) -> None:
@@ -215,18 +221,22 @@ class BaseStock(OrderingPolicy):
 
 @POLICIES.register("s_S")
 class MinMax(OrderingPolicy):
-    """(s, S): when IP_t <= s, order up to S (q = S - IP); otherwise order nothing.
+    """(s, S): when IP_t <= s, order up to S (q = S - IP); otherwise order nothing."""
 
-    Args:
-        s: reorder point; by default L times the expected demand.
-        S: order-up-to level (> s); by default s plus two periods of expected demand.
-    """
+    params: ClassVar[dict[str, Param]] = {
+        "s": Param(
+            None, "reorder point", type="float", unit="units", default_doc="L x expected demand"
+        ),
+        "S": Param(
+            None, "order-up-to level (above `s`)", type="float", unit="units",
+            default_doc="`s` + 2 x expected demand",
+        ),
+    }  # fmt: skip
 
-    def __init__(self, s: float | None = None, S: float | None = None) -> None:
-        self.s = None if s is None else check_number("s", s)
-        self.S = None if S is None else check_number("S", S)
+    def __init__(self, *args: Any, **params: Any) -> None:
+        super().__init__(*args, **params)
         if self.s is not None and self.S is not None and self.s >= self.S:
-            raise ConfigError("S", S, f"a level above s = {s}")
+            raise ConfigError("S", self.S, f"a level above s = {self.s:g}")
 
     def reset(self, expected_demand: float, lead_time: float) -> None:
         if self.s is None:
@@ -245,20 +255,17 @@ class ReorderQuantity(OrderingPolicy):
 
     q = Q * (floor((R - IP) / Q) + 1) if IP <= R, else 0.
 
-    Args:
-        reorder_point: R; by default L times the expected demand.
-        quantity: batch size Q > 0; by default two periods of expected demand.
     """
 
-    def __init__(self, reorder_point: float | None = None, quantity: float | None = None) -> None:
-        self.reorder_point = (
-            None if reorder_point is None else check_number("reorder_point", reorder_point)
-        )
-        self.quantity = (
-            None
-            if quantity is None
-            else check_number("quantity", quantity, minimum=0, strict_minimum=True)
-        )
+    params: ClassVar[dict[str, Param]] = {
+        "reorder_point": Param(
+            None, "R", type="float", unit="units", default_doc="L x expected demand"
+        ),
+        "quantity": Param(
+            None, "batch size Q", type="float", unit="units", minimum=0, above=True,
+            default_doc="max(2 x expected demand, 1)",
+        ),
+    }  # fmt: skip
 
     def reset(self, expected_demand: float, lead_time: float) -> None:
         if self.reorder_point is None:
@@ -288,38 +295,41 @@ class Sterman(OrderingPolicy):
     for the first ``hold_periods`` weeks before the rule takes over (the expectation
     keeps learning meanwhile), and with ``integer`` orders are whole cases,
     floor(O + 1/2) (half up).
-
-    Args:
-        theta: weight of the newest signal in the expectation (0..1).
-        alpha_s: fraction of the stock gap corrected each period (0..1).
-        beta: weight given to the supply line (0..1); below 1, players forget orders in transit.
-        desired_stock: S', the anchor for stock and supply line together.
-        hold_periods: periods 0 .. hold_periods - 1 order ``hold_order`` whatever the rule says.
-        hold_order: the order of those periods; by default the expected demand.
-        integer: round every order to whole units, half up.
     """
 
-    def __init__(
-        self,
-        theta: float = 0.36,
-        alpha_s: float = 0.26,
-        beta: float = 0.34,
-        desired_stock: float = 17.0,
-        hold_periods: int = 0,
-        hold_order: float | None = None,
-        integer: bool = False,
-    ) -> None:
-        self.theta = check_number("theta", theta, minimum=0, maximum=1)
-        self.alpha_s = check_number("alpha_s", alpha_s, minimum=0, maximum=1)
-        self.beta = check_number("beta", beta, minimum=0, maximum=1)
-        self.desired_stock = check_number("desired_stock", desired_stock)
-        self.hold_periods = check_number("hold_periods", hold_periods, minimum=0, integer=True)
-        self.hold_order = (
-            None if hold_order is None else check_number("hold_order", hold_order, minimum=0)
-        )
-        if not isinstance(integer, bool):
-            raise ConfigError("integer", integer, "true or false")
-        self.integer = integer
+    params: ClassVar[dict[str, Param]] = {
+        "theta": Param(
+            0.36, "weight of the newest signal in the expectation", unit="fraction",
+            minimum=0, maximum=1,
+        ),
+        "alpha_s": Param(
+            0.26, "fraction of the stock gap corrected each period", unit="fraction",
+            minimum=0, maximum=1,
+        ),
+        "beta": Param(
+            0.34, "weight given to the supply line (below 1, orders in transit are "
+            "under-counted)", unit="fraction", minimum=0, maximum=1,
+        ),
+        "desired_stock": Param(
+            17.0, "S', the anchor for stock and supply line together", unit="units"
+        ),
+        "hold_periods": Param(
+            0, "as the game is played on the board: in periods 0 .. `hold_periods` - 1 the "
+            "firm orders `hold_order` whatever the rule says (the expectation E keeps "
+            "learning). The `beer-game` preset holds 4 weeks", unit="periods", minimum=0,
+        ),
+        "hold_order": Param(
+            None, "the order of those first periods (4 in the beer game)", type="float",
+            unit="units", minimum=0, default_doc="the expected demand",
+        ),
+        "integer": Param(
+            False, "orders in whole units, rounded half up: floor(O + 1/2). The `beer-game` "
+            "preset sets it", unit="true/false",
+        ),
+    }  # fmt: skip
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        super().__init__(*args, **params)
         self.expected = 0.0
 
     def reset(self, expected_demand: float, lead_time: float) -> None:
@@ -367,25 +377,31 @@ class EchelonBaseStock(OrderingPolicy):
     it sees the echelon; its customers' orders where it falls back); z = 0 is plain
     echelon base stock.
 
-    Args:
-        level: the echelon level S_e; by default (L_e + 1) x expected demand, with L_e
-            the longest lead time from this firm to the consumers.
-        local_level: the local fallback S; by default (L + 1) x expected demand.
-        safety_factor, service_level, fill_rate, error_window: as in ``OrderUpTo``.
     """
 
-    def __init__(
-        self,
-        level: float | None = None,
-        local_level: float | None = None,
-        safety_factor: float | None = None,
-        service_level: float | None = None,
-        fill_rate: float | None = None,
-        error_window: int = 20,
-    ) -> None:
-        self.level = None if level is None else check_number("level", level)
-        self.local_level = None if local_level is None else check_number("local_level", local_level)
-        self.safety = SafetyStock.from_params(safety_factor, service_level, fill_rate, error_window)
+    params: ClassVar[dict[str, Param]] = {
+        "level": Param(
+            None, "the echelon level S_e", type="float", unit="units",
+            default_doc="(L_e + 1) x expected demand, L_e = the firm's L plus the longest L "
+            "of the firms below it",
+        ),
+        "local_level": Param(
+            None, "S of the local fallback (as `base_stock`'s `level`)", type="float",
+            unit="units", default_doc="(L + 1) x expected demand",
+        ),
+        **SAFETY_PARAMS,
+        "safety_factor": replace(
+            SAFETY_PARAMS["safety_factor"],
+            doc="adaptive safety stock z sigma sqrt(L_e) added to S_e (sqrt(L) to the local "
+            "S) with this z (docs/model.md, *Safety stock from forecast errors*). At most one "
+            "of `safety_factor`, `service_level`, `fill_rate`; none: no adaptive safety "
+            "stock. 0 is the policy without it, bit for bit",
+        ),
+    }  # fmt: skip
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        super().__init__(*args, **params)
+        self.safety = SafetyStock.of(self)
 
     def reset(self, expected_demand: float, lead_time: float) -> None:
         if self.local_level is None:
@@ -410,3 +426,46 @@ class EchelonBaseStock(OrderingPolicy):
             return 0.0
         self.safety.observe(demand, self._expected)
         return self.safety.level(lead_time, self._expected, s.review_period)
+
+
+@POLICIES.register("vmi_band")
+class VendorBand(OrderingPolicy):
+    """Replenishment within an agreed band, as a vendor sets it for a retailer it manages
+    under vendor-managed inventory (the `vmi` regime), from the retailer's point-of-sale
+    data and stock.
+
+    mu_t = mean of the last `window` POS values (the newest included);
+    s_t = (L + min_cover) mu_t,  S_t = (L + max_cover) mu_t, with L the retailer's;
+    min_max:     q_t = S_t - IP_t if IP_t <= s_t, else 0 (replenish when the stock falls
+                 to the band's floor, up to its ceiling);
+    order_up_to: q_t = S_t - IP_t every period (the order-up-to form Disney & Towill
+                 2003 use for VMI; min_max with min_cover = max_cover is the same).
+    With a safety factor or a service target (the retailer's own, which the vendor keeps:
+    ``vmi`` hands it over), both levels rise by z sigma_t sqrt(L), sigma_t from the
+    errors of the retailer's sales against mu_{t-1}, as in ``order_up_to``.
+    """
+
+    params: ClassVar[dict[str, Param]] = {**VMI_BAND, **SAFETY_PARAMS}  # declared once each
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        super().__init__(*args, **params)
+        if self.max_cover < self.min_cover:
+            raise ConfigError(
+                "max_cover", self.max_cover, f"at least min_cover = {self.min_cover:g}"
+            )
+        self.forecast = _forecast("moving_average", {"window": self.window})
+        self.safety = SafetyStock.of(self)
+
+    def reset(self, expected_demand: float, lead_time: float) -> None:
+        self.forecast.reset(expected_demand)
+
+    def order(self, s: Situation) -> float:
+        obs = s.observation
+        if self.safety is not None:
+            self.safety.observe(obs.orders, self.forecast.value)  # sales against mu_{t-1}
+        mu = self.forecast.update(obs.demand_signal)
+        safety = 0.0 if self.safety is None else self.safety.level(s.lead_time, mu, 1)
+        ip = s.inventory_position
+        if self.band == "min_max" and ip > (s.lead_time + self.min_cover) * mu + safety:
+            return 0.0
+        return (s.lead_time + self.max_cover) * mu + safety - ip

@@ -35,8 +35,36 @@ from collections import deque
 from statistics import NormalDist
 
 from pullchain.network.errors import ConfigError, check_number
+from pullchain.network.limits import check_window
+from pullchain.network.params import Param
 
-__all__ = ["SafetyStock", "normal_loss"]
+__all__ = ["SAFETY_PARAMS", "SafetyStock", "normal_loss"]
+
+SAFETY_PARAMS: dict[str, Param] = {
+    "safety_factor": Param(
+        None, "adaptive safety stock z sigma sqrt(L) with this z (docs/model.md, *Safety "
+        "stock from forecast errors*). At most one of `safety_factor`, `service_level`, "
+        "`fill_rate`; none: no adaptive safety stock. 0 is the policy without it, bit for "
+        "bit", type="float", unit="-", default_doc="none",
+    ),
+    "service_level": Param(
+        None, "a target cycle service level: z = Phi^-1(`service_level`)", type="float",
+        unit="probability", minimum=0, above=True, maximum=1, below=True, default_doc="none",
+    ),
+    "fill_rate": Param(
+        None, "a target fill rate: z solves G(z) = (1 - `fill_rate`) R mu / (sigma sqrt(L)) "
+        "each period (G the standard normal loss function, R the `review_period`)",
+        type="float", unit="fraction", minimum=0, above=True, maximum=1, below=True,
+        default_doc="none",
+    ),
+    "error_window": Param(
+        20, "the newest one-period forecast errors sigma is estimated over (root mean "
+        "square; fewer while the window fills)", unit="periods", minimum=2,
+        limit=check_window,
+    ),
+}  # fmt: skip
+"""The adaptive safety stock's parameters, declared once: every policy that takes them
+(order_up_to, base_stock, echelon_base_stock, a researcher's) adds these to its own."""
 
 _NORMAL = NormalDist()
 _SQRT2 = math.sqrt(2.0)
@@ -73,6 +101,18 @@ def loss_inverse(g: float, start: float = 0.0) -> float:
     return z
 
 
+def _open_unit(field: str, value: object, what: str) -> float:
+    """A number strictly between 0 and 1; one message for every value that is not one."""
+    expected = f"{what} > 0 and < 1"
+    try:
+        number = check_number(field, value)
+    except ConfigError:
+        raise ConfigError(field, value, expected) from None
+    if not 0 < number < 1:
+        raise ConfigError(field, value, expected)
+    return float(number)
+
+
 class SafetyStock:
     """A firm's adaptive safety stock: z sigma_t sqrt(L), sigma_t from its forecast errors.
 
@@ -106,22 +146,24 @@ class SafetyStock:
                 "exactly one of safety_factor, service_level, fill_rate",
             )
         self.window = int(check_number("error_window", window, minimum=2, integer=True))
+        check_window("error_window", self.window)  # summed anew every period: O(window)
         self.fill_rate = None
         if safety_factor is not None:
             self.z = float(check_number("safety_factor", safety_factor))
         elif service_level is not None:
-            csl = check_number("service_level", service_level, minimum=0, maximum=1)
-            if not 0 < csl < 1:
-                raise ConfigError("service_level", service_level, "a probability > 0 and < 1")
-            self.z = _NORMAL.inv_cdf(csl)
+            self.z = _NORMAL.inv_cdf(_open_unit("service_level", service_level, "a probability"))
         else:
-            beta = check_number("fill_rate", fill_rate, minimum=0, maximum=1)
-            if not 0 < beta < 1:
-                raise ConfigError("fill_rate", fill_rate, "a fraction > 0 and < 1")
-            self.fill_rate = float(beta)
+            self.fill_rate = _open_unit("fill_rate", fill_rate, "a fraction")
             self.z = 0.0  # solved each period; kept as the next Newton start
         self._squares: deque[float] = deque(maxlen=self.window)
         self._sum = 0.0  # recomputed with fsum each period: no drift of a running sum
+
+    @classmethod
+    def of(cls, policy: object) -> SafetyStock | None:
+        """The estimator a policy's declared ``SAFETY_PARAMS`` ask for (or None)."""
+        return cls.from_params(
+            policy.safety_factor, policy.service_level, policy.fill_rate, policy.error_window
+        )
 
     @classmethod
     def from_params(

@@ -1,22 +1,25 @@
 """Extending pullchain without touching its code: five extension points in one script.
 
 A researcher who wants to try an idea does not edit pullchain. Each building block is
-looked up by name in a registry, and agent classes can be swapped in when the model is
-built. This script adds one of each kind:
+looked up by name in a registry, declares its parameters once (``Param``: default,
+bounds, unit, meaning; checked, documented by ``pullchain params``, sweepable), and
+agent classes are named per kind or per node. This script adds one of each kind:
 
-(a) an ordering rule:      ``smoothed_order_up_to``, the proportional order-up-to
-                           rule of Disney & Towill, registered in ``POLICIES``;
+(a) an ordering rule:      ``proportional_out``, Dejonckheere et al.'s proportional
+                           order-up-to rule, loaded from the plug-in file
+                           examples/plugins/pout.py (as ``--plugin`` would);
 (b) a forecast:            ``holt``, Holt's linear trend (optionally damped),
                            registered in ``FORECASTS``;
 (c) a demand process:      ``weekly``, a weekly pattern with weekend peaks,
                            registered in ``DEMANDS``;
 (d) an information regime: ``pos_delayed``, point-of-sale data shared with a delay of
                            3 periods (sales only, no stock), registered in ``REGIMES``;
-(e) an agent class:        ``CaseRetailer``, a retailer that orders whole cases of 12,
-                           passed as ``SupplyChainModel(..., agent_classes=...)``.
+(e) an agent class:        ``case_retailer``, a retailer that orders whole cases of
+                           ``case_size`` units, registered in ``AGENTS``.
 
 Registering happens when this module is imported, so ``import custom_policy`` is all
-another script (or a test) needs before using the new names in a network.
+another script (or a test) needs before using the new names in a network; a scenario
+file names the module in ``plugins = [...]`` instead (docs/extending.md).
 
 Run it with ``python examples/custom_policy.py``: it prints the bullwhip ratio of each
 tier (Var(orders) / Var(consumer demand)) and the total cost, for the built-in opaque
@@ -26,6 +29,7 @@ regime and for the new ``pos_delayed`` regime, on a serial chain and a layered n
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,62 +37,15 @@ import numpy as np
 from pullchain.agents.demand import DEMANDS, DemandProcess
 from pullchain.agents.firms import Retailer
 from pullchain.agents.forecasts import FORECASTS, Forecast
-from pullchain.agents.policies import POLICIES, OrderingPolicy, Situation
+from pullchain.agents.kinds import AGENTS
 from pullchain.network.builders import layered_network, serial_chain
-from pullchain.network.errors import check_number
+from pullchain.network.params import Param, with_defaults
 from pullchain.network.regimes import REGIMES, InformationRegime, Observation
+from pullchain.runs import plugins
 from pullchain.runs.model import SupplyChainModel
 
-# The names this module adds, so that a test can remove them again.
-REGISTERED = {
-    "policy": "smoothed_order_up_to",
-    "forecast": "holt",
-    "demand": "weekly",
-    "regime": "pos_delayed",
-}
-
-
-# -- (a) an ordering rule -----------------------------------------------------------------
-@POLICIES.register("smoothed_order_up_to")
-class SmoothedOrderUpTo(OrderingPolicy):
-    """Proportional order-up-to, POUT (Disney & Towill 2003, Omega 31: 157-167).
-
-    Order-up-to closes the whole gap between the target and the inventory position
-    every period; POUT closes only a fraction 1/Ti of it::
-
-        mu_t = forecast updated with x_t
-        y_t  = (L - 1) mu_t + SS            target inventory position before ordering
-        q_t  = mu_t + (y_t - IP_t) / Ti
-
-    Ti is the inventory-adjustment time (Disney & Towill's Ti = Tw). With Ti = 1,
-    q_t = L mu_t + SS - IP_t, which is exactly the built-in ``order_up_to``; larger
-    Ti damps orders (less bullwhip) at the price of more variable stock.
-
-    Args:
-        adjustment_time: Ti >= 1.
-        forecast: a name registered in FORECASTS.
-        forecast_params: that forecast's keyword parameters.
-        safety_stock: SS, units.
-    """
-
-    def __init__(
-        self,
-        adjustment_time: float = 4.0,
-        forecast: str = "exponential_smoothing",
-        forecast_params: dict[str, Any] | None = None,
-        safety_stock: float = 0.0,
-    ) -> None:
-        self.adjustment_time = check_number("adjustment_time", adjustment_time, minimum=1)
-        self.safety_stock = check_number("safety_stock", safety_stock, minimum=0)
-        self.forecast = FORECASTS.create(forecast, forecast_params, field="forecast")
-
-    def reset(self, expected_demand: float, lead_time: float) -> None:
-        self.forecast.reset(expected_demand)
-
-    def order(self, s: Situation) -> float:
-        mu = self.forecast.update(s.observation.demand_signal)
-        target = (s.lead_time - 1) * mu + self.safety_stock
-        return mu + (target - s.inventory_position) / self.adjustment_time
+# -- (a) an ordering rule, from a plug-in file ---------------------------------------------------
+POUT_FILE = plugins.load(str(Path(__file__).resolve().parent / "plugins" / "pout.py"))
 
 
 # -- (b) a forecast -------------------------------------------------------------------------
@@ -102,16 +59,16 @@ class Holt(Forecast):
 
     phi = 1 is Holt's undamped method; phi < 1 lets the trend die out.
 
-    Args:
-        alpha, beta: smoothing constants of level and trend, in (0, 1].
-        phi: damping factor, in (0, 1].
     """
 
-    def __init__(self, alpha: float = 0.3, beta: float = 0.1, phi: float = 1.0) -> None:
-        kw = {"minimum": 0, "maximum": 1, "strict_minimum": True}
-        self.alpha = float(check_number("alpha", alpha, **kw))
-        self.beta = float(check_number("beta", beta, **kw))
-        self.phi = float(check_number("phi", phi, **kw))
+    params: ClassVar[dict[str, Param]] = {
+        "alpha": Param(0.3, "smoothing constant of the level", minimum=0, above=True, maximum=1),
+        "beta": Param(0.1, "smoothing constant of the trend", minimum=0, above=True, maximum=1),
+        "phi": Param(1.0, "damping factor of the trend", minimum=0, above=True, maximum=1),
+    }
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        super().__init__(*args, **params)
         self._level: float | None = None
         self._trend = 0.0
 
@@ -144,16 +101,17 @@ class WeeklyDemand(DemandProcess):
     so ``mean`` is the average over a week (the builders read ``demand_params["mean"]``
     to size starting stock).
 
-    Args:
-        mean: average demand per period over a week.
-        peak: how many times a weekday's demand falls on each weekend day.
     """
 
     WEEKEND: ClassVar[tuple[int, ...]] = (5, 6)
+    params: ClassVar[dict[str, Param]] = {
+        # ``mean`` is also the name of a method, so the value is kept in ``mean_``.
+        "mean": Param(10.0, "average demand per period over a week", minimum=0, attr="mean_"),
+        "peak": Param(2.0, "times a weekday's demand on each weekend day", minimum=0),
+    }
 
-    def __init__(self, mean: float = 10.0, peak: float = 2.0) -> None:
-        self.mean_ = float(check_number("mean", mean, minimum=0))
-        self.peak = float(check_number("peak", peak, minimum=0))
+    def __init__(self, *args: Any, **params: Any) -> None:
+        super().__init__(*args, **params)
         self.weekday = 7 * self.mean_ / (5 + 2 * self.peak)
 
     def mean(self, period: int) -> float:
@@ -173,19 +131,19 @@ class DelayedPOS(InformationRegime):
     fall back on their customers' orders).
     """
 
-    defaults: ClassVar[dict[str, Any]] = {
-        **InformationRegime.defaults,
-        "share_sales": True,
-        "share_stock": False,
-        "delay": 3,
-    }
+    params: ClassVar[dict[str, Param]] = with_defaults(
+        InformationRegime.params, share_sales=True, share_stock=False, delay=3
+    )
 
 
 # -- (e) an agent class ------------------------------------------------------------------------
+@AGENTS.register("case_retailer")
 class CaseRetailer(Retailer):
     """A retailer that can only order whole cases: its policy's answer, rounded up."""
 
-    case_size: ClassVar[int] = 12
+    params: ClassVar[dict[str, Param]] = {
+        "case_size": Param(12, "units in a case; orders are whole cases", minimum=1),
+    }
 
     def decide(self, observation: Observation) -> float:
         quantity = super().decide(observation)
@@ -195,7 +153,7 @@ class CaseRetailer(Retailer):
 
 # -- using them together ---------------------------------------------------------------------
 POUT = {
-    "adjustment_time": 4,
+    "ti": 4,
     "forecast": "holt",
     "forecast_params": {"alpha": 0.3, "beta": 0.05, "phi": 0.9},
 }
@@ -209,18 +167,18 @@ def scenarios() -> dict[str, dict[str, Any]]:
     serial = {"lead_time": 2, "initial_stock": 40.0, "demand": "weekly", "demand_params": WEEKLY}
     return {
         "serial, order_up_to": {"network": serial_chain(4, **serial)},
-        "serial, smoothed_order_up_to": {
-            "network": serial_chain(4, policy="smoothed_order_up_to", policy_params=POUT, **serial)
+        "serial, proportional_out": {
+            "network": serial_chain(4, policy="proportional_out", policy_params=POUT, **serial)
         },
         "layered, POUT + cases of 12": {
             "network": layered_network(
                 demand="weekly",
                 demand_params=WEEKLY,
-                policy="smoothed_order_up_to",
+                policy="proportional_out",
                 policy_params=POUT,
                 seed=1,
             ),
-            "agent_classes": {"retailer": CaseRetailer},
+            "agent_classes": {"retailer": "case_retailer"},
         },
     }
 

@@ -58,6 +58,7 @@ def check_number(
     integer: bool = False,
     allow_inf: bool = False,
     strict_minimum: bool = False,
+    strict_maximum: bool = False,
 ) -> float | int:
     """Return ``value`` as a number if it lies in range, else raise ConfigError."""
     kind = "an integer" if integer else "a number"
@@ -65,7 +66,7 @@ def check_number(
     if minimum is not None:
         bounds.append(f"{'>' if strict_minimum else '>='} {minimum:g}")
     if maximum is not None:
-        bounds.append(f"<= {maximum:g}")
+        bounds.append(f"{'<' if strict_maximum else '<='} {maximum:g}")
     expected = kind + (" " + " and ".join(bounds) if bounds else "")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(field, value, expected)
@@ -87,7 +88,7 @@ def check_number(
         value = int(value)
     if minimum is not None and (value < minimum or (strict_minimum and value == minimum)):
         raise ConfigError(field, value, expected)
-    if maximum is not None and value > maximum:
+    if maximum is not None and (value > maximum or (strict_maximum and value == maximum)):
         raise ConfigError(field, value, expected)
     return value
 

@@ -103,7 +103,9 @@ DELAY = Limit(
     10_000,
     "periods of delay (lead time, order delay, production lead time, information delay)",
 )
-WINDOW = Limit("PULLCHAIN_MAX_WINDOW", 10_000, "periods in a forecast's window")
+WINDOW = Limit(
+    "PULLCHAIN_MAX_WINDOW", 10_000, "periods in a window (a forecast's, or a safety stock's errors)"
+)
 RECORD_BYTES = Limit(
     "PULLCHAIN_MAX_RECORD_BYTES", 512 * 2**20, "recorded by one run (8 bytes a value)", "bytes"
 )
@@ -179,7 +181,7 @@ def check_delay(field: str, periods: int) -> None:
 
 
 def check_window(field: str, periods: int) -> None:
-    """A forecast's window, which it keeps in memory."""
+    """A forecast's or a safety stock's window, which it keeps in memory."""
     WINDOW.check(field, periods)
 
 

@@ -15,30 +15,59 @@ Two presets and the knobs under them:
 - knobs: ``share_sales``, ``share_stock``, ``delay`` (periods the shared data
   lags), ``participation`` (the fraction of firms that share and use the data).
 
-Add a regime by subclassing ``InformationRegime`` (override ``observe``, or
-just change the defaults) and registering it::
+A regime declares its knobs in ``params`` (``pullchain.network.params``) and takes only
+those: ``opaque`` declares none, so it ignores every knob. Add a regime by subclassing
+``InformationRegime`` (override ``observe``, declare knobs of your own, or just change
+the defaults) and registering it (docs/extending.md)::
 
     @REGIMES.register("pos-late")
     class LatePOS(InformationRegime):
-        defaults = {"share_sales": True, "delay": 4}
+        params = with_defaults(InformationRegime.params, share_sales=True, delay=4)
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import ConfigError, check_number
+from .errors import ConfigError
 from .limits import check_delay
+from .params import Configurable, Param, declared, with_defaults
 from .registry import Registry
 from .sums import ordered_dot, ordered_sum
 from .topology import Topology
 
-REGIMES: Registry[InformationRegime] = Registry("information regime")
+REGIMES: Registry[InformationRegime] = Registry("information regime", "REGIMES")
+
+
+class _Nothing(Mapping):
+    """An empty, read-only mapping that pickles (models are pickled by process pools)."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "NOTHING"
+
+    def __reduce__(self) -> str:
+        return "NOTHING"
+
+    def __hash__(self) -> int:  # immutable, so a dataclass may take it as a default
+        return 0
+
+
+NOTHING: Mapping[str, Any] = _Nothing()
+"""The empty ``Observation.extra`` of the built-in regimes."""
 
 
 @dataclass(slots=True)
@@ -56,8 +85,13 @@ class Observation:
             visible (``delay`` periods old), or None when none is.
         downstream_shares: for each of those firms, the fraction of its supply that comes
             from this firm (so an echelon counts only its own part of shared customers).
-        downstream_firms: which firms those are (their indices in processing order), so
-            that what is seen can be named (the classroom game's page does).
+        downstream_firms: which firms those are (their indices in processing order,
+            customers first), where the firm sees any downstream firm's stock or sales, so
+            that what is seen can be named (the classroom game's page does); None elsewhere.
+        downstream_sales: for each of ``downstream_firms``, the consumer demand flowing
+            through it (its point-of-sale data, ``delay`` periods old), where sales are
+            shared; None elsewhere.
+        extra: whatever else a regime of a researcher's shows (an empty mapping here).
     """
 
     period: int
@@ -67,6 +101,8 @@ class Observation:
     downstream_positions: np.ndarray | None = None
     downstream_shares: np.ndarray | None = None
     downstream_firms: np.ndarray | None = None
+    downstream_sales: np.ndarray | None = None
+    extra: Mapping[str, Any] = NOTHING
 
 
 class Board:
@@ -110,44 +146,49 @@ def _grown(array: np.ndarray, rows: int) -> np.ndarray:
     return out
 
 
-class InformationRegime:
-    """Decides what each firm observes. The base class is the full set of knobs.
-
-    Args:
-        share_sales: consumers' point-of-sale demand flows to upstream firms.
-        share_stock: downstream firms' inventory positions flow upstream.
-        delay: periods by which the shared data lags (0: seen the period it happens).
-        participation: fraction of firms (0..1) that share their data and use others'.
-            Which firms take part is drawn from the model's regime stream, tier by tier
-            so that every tier gets its share (``draw_participants``); raising the
-            fraction only ever adds firms.
+class InformationRegime(Configurable):
+    """Decides what each firm observes. The base class declares the four knobs; which
+    firms take part (``participation``) is drawn from the model's regime stream, tier by
+    tier so that every tier gets its share (``draw_participants``), and raising the
+    fraction only ever adds firms. A subclass that does not declare a knob keeps the
+    class attribute below (nothing shared, no delay, everyone).
     """
 
-    defaults: ClassVar[dict[str, Any]] = {
-        "share_sales": False,
-        "share_stock": False,
-        "delay": 0,
-        "participation": 1.0,
-    }
+    share_sales: bool = False
+    share_stock: bool = False
+    delay: int = 0
+    participation: float = 1.0
+    params: ClassVar[dict[str, Param]] = {
+        "share_sales": Param(
+            False,
+            "consumers' point-of-sale demand flows to upstream firms, which then forecast "
+            "from it instead of from their customers' orders",
+            unit="true/false",
+        ),
+        "share_stock": Param(
+            False,
+            "downstream firms' inventory positions flow upstream (in the observation as "
+            "`downstream_positions`, with `downstream_shares`, the fraction of each one's "
+            "supply that comes from the observer, and `downstream_firms`, who they are). "
+            "`echelon_base_stock` reads them; the other built-in policies do not, a policy "
+            "of your own may",
+            unit="true/false",
+        ),
+        "delay": Param(
+            0, "periods by which the shared data lags (0: seen in the period it happens)",
+            unit="periods", minimum=0, limit=check_delay,
+        ),
+        "participation": Param(
+            1.0,
+            "fraction of firms that share their data and use the others'. Which firms take "
+            "part is drawn from the run's regime stream, tier by tier, so every tier gets "
+            "close to its share (docs/model.md)",
+            unit="fraction", minimum=0, maximum=1,
+        ),
+    }  # fmt: skip
 
-    def __init__(self, **knobs: Any) -> None:
-        unknown = set(knobs) - set(self.defaults)
-        if unknown:
-            name = sorted(unknown)[0]
-            raise ConfigError(
-                f"regime.{name}", knobs[name], "one of " + ", ".join(sorted(self.defaults))
-            )
-        values = {**self.defaults, **knobs}
-        for flag in ("share_sales", "share_stock"):
-            if not isinstance(values[flag], bool):
-                raise ConfigError(f"regime.{flag}", values[flag], "true or false")
-        self.share_sales: bool = values["share_sales"]
-        self.share_stock: bool = values["share_stock"]
-        self.delay = int(check_number("regime.delay", values["delay"], minimum=0, integer=True))
-        check_delay("regime.delay", self.delay)
-        self.participation = float(
-            check_number("regime.participation", values["participation"], minimum=0.0, maximum=1.0)
-        )
+    def __init__(self, *args: Any, **knobs: Any) -> None:
+        super().__init__(*args, **knobs)
         self.board: Board | None = None
 
     @property
@@ -156,19 +197,22 @@ class InformationRegime:
         return getattr(type(self), "registry_name", type(self).__name__)
 
     def knobs(self) -> dict[str, Any]:
-        """The knob values, for records and reports."""
+        """What flows (the four base knobs, declared or not) and every declared knob."""
         return {
             "share_sales": self.share_sales,
             "share_stock": self.share_stock,
             "delay": self.delay,
             "participation": self.participation,
+            **self.config(),
         }
 
     def bind(self, topology: Topology, rng: np.random.Generator) -> None:
-        """Work out, once, who sees what; ``rng`` is the regime's own random stream."""
+        """Work out, once, who sees what and who decides for whom; ``rng`` is the
+        regime's own random stream."""
         n_firms = len(topology.firms)
         self.board = Board(len(topology.consumers), n_firms, self.delay)
-        self.participating = draw_participants(topology, self.participation, rng)
+        self.participating = self.participants(topology, rng)
+        self.managers = self.decision_rights(topology)
         covered = self._covered(topology)
         # Per firm: the POS weights of its covered customer lanes, summed, and the
         # indices of the lanes whose orders it must still use.
@@ -177,13 +221,15 @@ class InformationRegime:
         self._uncovered: list[list[int]] = []
         self._visible_firms: list[np.ndarray | None] = []
         self._visible_shares: list[np.ndarray | None] = []
+        self._visible_index: list[np.ndarray | None] = []
+        self._visible_sales: list[tuple | None] = []
         for f, firm in enumerate(topology.firms):
             uses = self.participating[f]
             acc: dict[int, float] = {}
             uncovered = []
             per_lane: list[tuple[np.ndarray, np.ndarray] | None] = []
             for lane, customer in enumerate(topology.customers(firm)):
-                if uses and self.share_sales and covered.get(customer, False):
+                if self.sees_sales(topology, f, customer, covered):
                     idx, w = topology.lane_weights(firm, customer)
                     per_lane.append((idx, w))  # the demand it routes to this firm
                     for i, wi in zip(idx.tolist(), w.tolist(), strict=True):
@@ -198,18 +244,59 @@ class InformationRegime:
             else:
                 self._pos_weights.append(None)
             self._uncovered.append(uncovered)
-            visible = shares = None
-            if uses and self.share_stock:
+            self._bind_downstream(topology, f, firm)
+
+    def _bind_downstream(self, topology: Topology, f: int, firm: Hashable) -> None:
+        """The downstream firms whose stock and sales firm ``f`` sees, and who they are."""
+        visible = shares = index = sales = None
+        below = self.visible_below(topology, f) if self.share_stock or self.share_sales else []
+        if below:
+            index = np.array([topology.firm_index[d] for d in below], dtype=np.intp)
+            if self.share_stock:
                 fractions = topology.supply_fractions(firm)
-                below = sorted(  # in processing order: customers first
-                    (d for d in fractions if self.participating[topology.firm_index[d]]),
-                    key=topology.firm_index.__getitem__,
-                )
-                if below:
-                    visible = np.array([topology.firm_index[d] for d in below], dtype=np.intp)
-                    shares = np.array([fractions[d] for d in below])
-            self._visible_firms.append(visible)
-            self._visible_shares.append(shares)
+                visible, shares = index, np.array([fractions[d] for d in below])
+            if self.share_sales:  # row r of the bincount: the consumers flowing through d
+                parts = [(r, *topology.echelon_weights(d)) for r, d in enumerate(below)]
+                rows = np.concatenate([np.full(len(i), r, dtype=np.intp) for r, i, _ in parts])
+                idx = np.concatenate([i for _, i, _ in parts]).astype(np.intp)
+                w = np.concatenate([w for _, _, w in parts])
+                sales = (rows, idx, w, len(below))
+        self._visible_firms.append(visible)
+        self._visible_shares.append(shares)
+        self._visible_index.append(index)
+        self._visible_sales.append(sales)
+
+    # -- what a subclass may change -----------------------------------------------------------
+    def participants(self, topology: Topology, rng: np.random.Generator) -> np.ndarray:
+        """Which firms share their data and use others' (a bool per firm): a fraction
+        ``participation`` drawn from the regime's stream tier by tier, nested as it grows
+        (``draw_participants``)."""
+        return draw_participants(topology, self.participation, rng)
+
+    def sees_sales(self, topology: Topology, f: int, customer: Hashable, covered: dict) -> bool:
+        """Whether firm ``f`` sees the consumer demand that reaches it through
+        ``customer`` (so that it forecasts from it instead of the customer's orders)."""
+        return bool(self.participating[f]) and self.share_sales and covered.get(customer, False)
+
+    def visible_below(self, topology: Topology, f: int) -> list[Hashable]:
+        """The downstream firms whose data firm ``f`` sees, in processing order."""
+        if not self.participating[f]:
+            return []
+        fractions = topology.supply_fractions(topology.firms[f])
+        return sorted(  # in processing order: customers first
+            (d for d in fractions if self.participating[topology.firm_index[d]]),
+            key=topology.firm_index.__getitem__,
+        )
+
+    def decision_rights(self, topology: Topology) -> dict[int, int]:
+        """Firms whose replenishment another firm decides: {firm: the firm deciding}, by
+        firm index. None here: every firm decides its own."""
+        return {}
+
+    def managed_rule(self, manager: int, firm: int) -> tuple[str, dict[str, Any]]:
+        """The ordering policy (registered name, parameters) with which ``manager``
+        decides ``firm``'s replenishment, for each pair of ``decision_rights``."""
+        raise NotImplementedError(f"{type(self).__name__} gives no decision rights")
 
     def _covered(self, topology: Topology) -> dict:
         """Firms whose whole downstream shares sales data, so POS can replace their orders."""
@@ -238,13 +325,19 @@ class InformationRegime:
             idx, w = weights
             pos = ordered_dot(self.board.pos[seen % self.board.depth][idx], w)
             signal = pos + ordered_sum(orders[i] for i in self._uncovered[firm])
-        positions = shares = firms = None
-        visible = self._visible_firms[firm]
-        if visible is not None and seen >= 0:
-            positions = self.board.positions[seen % self.board.depth][visible].copy()
-            shares = self._visible_shares[firm]
-            firms = visible
-        return Observation(period, total, signal, pos, positions, shares, firms)
+        positions = shares = firms = sales = None
+        if self._visible_index[firm] is not None and seen >= 0:
+            firms = self._visible_index[firm]
+            visible = self._visible_firms[firm]
+            if visible is not None:
+                positions = self.board.positions[seen % self.board.depth][visible].copy()
+                shares = self._visible_shares[firm]
+            by_firm = self._visible_sales[firm]
+            if by_firm is not None:
+                rows, idx, w, n = by_firm
+                row = self.board.pos[seen % self.board.depth]
+                sales = np.bincount(rows, weights=row[idx] * w, minlength=n)
+        return Observation(period, total, signal, pos, positions, shares, firms, sales)
 
     def needs(self, firm: int, period: int, orders: Sequence[float]) -> list[float] | None:
         """Each customer's true need, for allocating scarce stock, where it is visible.
@@ -264,20 +357,140 @@ class InformationRegime:
         ]
 
 
+VMI_BAND: dict[str, Param] = {
+    "band": Param(
+        "order_up_to",
+        "the agreed band: `min_max` replenishes a retailer up to (L + `max_cover`) periods "
+        "of forecast demand when its inventory position falls to (L + `min_cover`); "
+        "`order_up_to` fills it up to (L + `max_cover`) every period",
+        unit="name", choices=("min_max", "order_up_to"),
+    ),
+    "min_cover": Param(
+        0.0, "the band's floor: periods of forecast demand beyond the retailer's lead time",
+        unit="periods", minimum=0,
+    ),
+    "max_cover": Param(
+        0.0, "the band's ceiling: periods of forecast demand beyond the retailer's lead "
+        "time (at least `min_cover`)", unit="periods", minimum=0,
+    ),
+    "window": Param(
+        5, "periods of a retailer's point-of-sale data the vendor's forecast averages",
+        unit="periods", minimum=1,
+    ),
+}  # fmt: skip
+"""The knobs of the VMI contract (the parameters of the `vmi_band` policy it runs)."""
+
+
 @REGIMES.register("opaque")
 class Opaque(InformationRegime):
-    """Push: every firm sees only its direct customers' orders."""
+    """Push: every firm sees only its direct customers' orders. It takes no knobs."""
+
+    params: ClassVar[dict[str, Param]] = {}
 
 
 @REGIMES.register("transparent")
 class Transparent(InformationRegime):
-    """Pull: consumer demand and downstream stock flow upstream at once."""
+    """Pull: point-of-sale demand and downstream inventory positions flow upstream
+    (`share_sales` and `share_stock` default to true), with `delay` and `participation`
+    as set."""
 
-    defaults: ClassVar[dict[str, Any]] = {
-        **InformationRegime.defaults,
-        "share_sales": True,
-        "share_stock": True,
-    }
+    params: ClassVar[dict[str, Param]] = with_defaults(
+        InformationRegime.params, share_sales=True, share_stock=True
+    )
+
+
+@REGIMES.register("vmi")
+class VendorManaged(InformationRegime):
+    """Vendor-managed inventory: each retailer's vendor (its supplier with the largest
+    share, the first on a tie) sees the retailer's stock and point-of-sale data and
+    decides its replenishment within an agreed band (`vmi_band`: `band`, `min_cover`,
+    `max_cover`, `window`); no other firm sees them, and every other firm orders as
+    under `opaque`.
+
+    The vendor decides in the retailer's turn, from the retailer's inventory position
+    and sales of that period, and forecasts its own orders from the point-of-sale data
+    of the retailers it manages (in place of their orders) with its own policy.
+    `participation` is the fraction of retailers in the programme.
+    """
+
+    share_sales = True  # within the programme: vendor and retailer only
+    share_stock = True
+    params: ClassVar[dict[str, Param]] = {
+        **VMI_BAND,
+        "participation": Param(
+            1.0,
+            "fraction of retailers in the programme, drawn from the run's regime stream "
+            "(raising it only adds retailers)",
+            unit="fraction", minimum=0, maximum=1,
+        ),
+    }  # fmt: skip
+
+    def __init__(self, *args: Any, **knobs: Any) -> None:
+        super().__init__(*args, **knobs)
+        if self.max_cover < self.min_cover:
+            raise ConfigError(
+                "max_cover", self.max_cover, f"at least min_cover = {self.min_cover:g}"
+            )
+
+    def bind(self, topology: Topology, rng: np.random.Generator) -> None:
+        self._vendor: dict[Hashable, int] = {}  # programme retailer -> its vendor's index
+        super().bind(topology, rng)
+
+    def participants(self, topology: Topology, rng: np.random.Generator) -> np.ndarray:
+        """The retailers in the programme and their vendors."""
+        retailers = [r for r in topology.firms if topology.kind(r) == "retailer"]
+        order = rng.permutation(len(retailers))
+        chosen = np.zeros(len(topology.firms), dtype=bool)
+        for i in order[: round(self.participation * len(retailers))]:
+            retailer = retailers[i]
+            suppliers = topology.suppliers(retailer)
+            vendor = max(
+                suppliers, key=lambda u: (topology.shares[u, retailer], -suppliers.index(u))
+            )
+            self._vendor[retailer] = topology.firm_index[vendor]
+            chosen[topology.firm_index[retailer]] = chosen[topology.firm_index[vendor]] = True
+        return chosen
+
+    def sees_sales(self, topology: Topology, f: int, customer: Hashable, covered: dict) -> bool:
+        return self._vendor.get(customer) == f
+
+    def visible_below(self, topology: Topology, f: int) -> list[Hashable]:
+        mine = (r for r, vendor in self._vendor.items() if vendor == f)
+        return sorted(mine, key=topology.firm_index.__getitem__)
+
+    def decision_rights(self, topology: Topology) -> dict[int, int]:
+        return {topology.firm_index[r]: v for r, v in self._vendor.items()}
+
+    def managed_rule(self, manager: int, firm: int) -> tuple[str, dict[str, Any]]:
+        return "vmi_band", {k: getattr(self, k) for k in VMI_BAND}
+
+
+def regime_knobs() -> dict[str, list[str]]:
+    """Every knob a registered regime declares (the base class's first, in their order),
+    and the regimes that declare it."""
+    out: dict[str, list[str]] = {knob: [] for knob in InformationRegime.params}
+    for name in REGIMES:
+        for knob in declared(REGIMES.get(name)):
+            out.setdefault(knob, []).append(name)
+    return {knob: owners for knob, owners in out.items() if owners}
+
+
+def check_knob(name: str, value: Any) -> Any:
+    """``value`` checked as knob ``name`` of the regimes that declare it (valid for one
+    of them); a knob no registered regime declares is a ConfigError listing the knobs."""
+    field = f"regime.{name}"
+    owners = regime_knobs().get(name)
+    if not owners:
+        raise ConfigError(
+            field, value, "a knob of a registered regime: " + ", ".join(regime_knobs())
+        )
+    first = None
+    for owner in owners:
+        try:
+            return declared(REGIMES.get(owner))[name].check(field, value)
+        except ConfigError as err:
+            first = first or err
+    raise first
 
 
 def draw_participants(topology: Topology, share: float, rng: np.random.Generator) -> np.ndarray:
@@ -305,9 +518,15 @@ def draw_participants(topology: Topology, share: float, rng: np.random.Generator
 
 
 def make_regime(regime: str | InformationRegime, **knobs: Any) -> InformationRegime:
-    """A regime from a name (with knob overrides) or an instance, checked."""
+    """A regime from a name, with the knobs it declares; the others are checked (as the
+    regimes that declare them would) and left out, as ``opaque`` leaves out every knob."""
     if isinstance(regime, InformationRegime):
         if knobs:
             raise ConfigError("regime", knobs, "no knobs when passing a regime instance")
         return regime
-    return REGIMES.create(regime, knobs, field="regime")
+    own = declared(REGIMES.get(regime, "regime"))
+    for name, value in knobs.items():
+        if name not in own:
+            check_knob(name, value)
+    taken = {k: v for k, v in knobs.items() if k in own}
+    return REGIMES.create(regime, taken, field="regime")

@@ -2,82 +2,249 @@
 
 A supply network is an ``nx.DiGraph`` whose edges point the way goods flow:
 supplier -> (brand | distributor) -> ... -> retailer -> consumer. Each node has a
-``kind``; every other attribute has a default listed here, so the documentation,
-the builders and the validator read the same numbers.
+``kind``; every other attribute is declared here once (``NODE_PARAMS``, ``EDGE_PARAMS``:
+default, type, bounds, unit, meaning), so the documentation, the builders, the
+validator and the app read the same declaration. An agent class of a researcher's may
+declare more node attributes; the model checks those (``pullchain.agents.kinds``).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
-import numpy as np
 
 from . import limits
-from .errors import ConfigError, check_number
+from .errors import ConfigError
+from .params import Param
 
 KINDS: tuple[str, ...] = ("supplier", "brand", "distributor", "retailer", "consumer")
 FIRM_KINDS: tuple[str, ...] = KINDS[:-1]
 
-_FIRM_DEFAULTS: dict[str, Any] = {
-    "initial_stock": 0.0,
-    "holding_cost": 0.5,
-    "backlog_cost": 1.0,
-    "policy": "order_up_to",
-    "policy_params": {},
-    "allocation": "proportional",
-    "allow_returns": False,
+
+def _cost(doc: str, unit: str = "money per unit per period", **extra: Any) -> Param:
+    return Param(0.0, doc, unit=unit, minimum=0, **extra)
+
+
+def _units(doc: str, **extra: Any) -> Param:
+    return Param(0.0, doc, unit="units", minimum=0, **extra)
+
+
+FIRM_PARAMS: dict[str, Param] = {
+    "class": Param(
+        "", "the agent class that plays the node: a registered name or "
+        '"package.module:Class" (see [Agent classes](#agent-classes))', unit="name",
+        registry="agent class", default_doc="the kind's own class",
+    ),
+    "initial_stock": _units(
+        "units on the shelf at the start", default_doc="builders set their own"
+    ),
+    "holding_cost": Param(
+        0.5, "cost of each unit on the shelf at the end of a period",
+        unit="money per unit per period", minimum=0,
+    ),
+    "backlog_cost": Param(
+        1.0, "cost of each unit owed to customers at the end of a period",
+        unit="money per unit per period", minimum=0,
+    ),
+    "policy": Param(
+        "order_up_to", "how much the firm orders each period", unit="name", registry="policy"
+    ),
+    "policy_params": Param(
+        {}, "its parameters", unit="table", default_doc="the policy's own defaults"
+    ),
+    "allocation": Param(
+        "proportional", "how the firm shares out stock when it cannot fill every order",
+        unit="name", registry="allocation",
+    ),
+    "allocation_params": Param(
+        {}, "its parameters (the built-in rules take none)", unit="table",
+        default_doc="the rule's own defaults",
+    ),
+    "allow_returns": Param(
+        False, "whether orders may be negative (goods sent back); otherwise negative orders "
+        "are clipped to 0", unit="true/false",
+    ),
     # Holding cost also on the goods it shipped that are still in transit (Clark-Scarf).
-    "in_transit_holding": False,
+    "in_transit_holding": Param(
+        False, "whether the firm also pays its `holding_cost` on the goods it has shipped "
+        "that are still in transit at a period's end (the shipper pays, as in Clark & "
+        "Scarf's serial model and stockpyl; `in_transit_cost` in the summary). Goods in a "
+        "producer's own production are not charged", unit="true/false",
+    ),
     # Money (off when 0): the price it sells at, and the cost of capital tied up in stock.
-    "price": 0.0,
-    "cost_of_capital": 0.0,
+    "price": _cost(
+        "the price the firm sells at. Each unit shipped is billed at the price of the period "
+        "it is shipped (less any promotion discount); the seller books the revenue when it "
+        "ships, the buyer the purchase when the goods arrive. A retailer's price is what "
+        "consumers pay. The stock of a firm that buys is worth its suppliers' list prices "
+        "(share-weighted), which values capital and write-offs",
+        unit="money per unit", default_doc="money not tracked",
+    ),
+    "cost_of_capital": _cost(
+        "capital tied up in stock: each period the firm pays `cost_of_capital` x unit value "
+        "x units on hand at the period's end (`capital_cost`). Needs prices or `unit_cost`, "
+        "or the stock is worth 0", unit="fraction per period",
+    ),
     # Order batching (off by default): fixed cost per order, minimum order, full trucks,
     # and ordering only every review_period periods.
-    "order_cost": 0.0,
-    "min_order": 0.0,
-    "batch_size": 0.0,
-    "review_period": 1,
+    "order_cost": _cost(
+        "fixed cost charged in each period in which the firm places an order (however "
+        "large, however many suppliers)", unit="money per order",
+    ),
+    "min_order": _units("a positive order below this is raised to it", default_doc="none"),
+    "batch_size": _units(
+        "a positive order is rounded up to whole batches (full trucks) of this size",
+        default_doc="none", limit=limits.check_divisor,
+    ),
+    "review_period": Param(
+        1, "the firm orders only every `review_period` periods: in period t only if t mod R "
+        "= its index mod R (its position in the model's list of firms, retailers first), so "
+        "firms are staggered; in the other periods it orders 0. The policy still sees every "
+        "period, and the firm's L (the periods an order must cover) includes the R - 1 "
+        "periods until its next chance to order, so `order_up_to` covers L + R - 1 periods "
+        "and the default levels of the other policies grow likewise",
+        unit="periods", minimum=1,
+    ),
     # Forward buying: periods of forecast demand bought extra while a supplier promotes.
-    "forward_buy": 0.0,
+    "forward_buy": Param(
+        0.0, "while a supplier runs a promotion (in the period the order will reach it), "
+        "the firm orders `forward_buy` x its smoothed demand signal extra (the signal "
+        "smoothed with weight 0.5)", unit="periods of demand", minimum=0,
+    ),
     # Shortage gaming: inflate orders when rationed, up to this factor (1 = no gaming).
-    "gaming": 1.0,
+    "gaming": Param(
+        1.0, "shortage gaming: when its suppliers' last fill shipped a fraction f < 1 of "
+        "what it was owed, the firm orders q / f, at most `gaming` x q; the excess is a "
+        "phantom order (at most `gaming - 1` times its real orders outstanding), cancelled "
+        "once the suppliers have shipped all its real orders", unit="factor", minimum=1,
+        default_doc="no gaming",
+    ),
     # Price promotions this firm runs as a seller (every 0 = never).
-    "promotion_every": 0,
-    "promotion_length": 1,
-    "promotion_discount": 0.0,
+    "promotion_every": Param(
+        0, "the firm, as a seller, runs a price promotion every this many periods: in "
+        "period t when t mod `promotion_every` < `promotion_length`", unit="periods",
+        minimum=0, default_doc="never",
+    ),
+    "promotion_length": Param(1, "periods each promotion lasts", unit="periods", minimum=1),
+    "promotion_discount": Param(
+        0.0, "fraction taken off `price` during a promotion (0: no promotion, whatever "
+        "`promotion_every`)", unit="fraction", minimum=0, maximum=1,
+    ),
     # Obsolescence: from this period on, stock is marked down and written off (-1: never).
-    "season_end": -1,
-    "salvage_value": 0.0,
+    "season_end": Param(
+        -1, "from this period on (0-based) the firm orders nothing, and whatever is on its "
+        "shelf at the end of each period (goods still arriving included) is written off: "
+        "`written_off` units, `writeoff_cost` = (unit value - `salvage_value`) per unit",
+        unit="period", minimum=-1, default_doc="never",
+    ),
+    "salvage_value": _cost(
+        "what a unit written off recovers (booked as revenue)", unit="money per unit"
+    ),
+}  # fmt: skip
+"""What every firm takes (node attributes), declared once: the checks, the reference
+tables in docs/scenarios.md and the app read them. ``class`` is not filled in: a node
+without one is played by its kind's own class."""
+
+PRODUCER_PARAMS: dict[str, Param] = {
+    **FIRM_PARAMS,
+    "capacity": Param(
+        math.inf, "units whose production can start each period", unit="units per period",
+        minimum=0, above=True, allow_inf=True, default_doc="unlimited",
+    ),
+    "production_lead_time": Param(
+        0, "periods a unit spends in production. A supplier's production also starts one "
+        "period after it is planned", unit="periods", minimum=0, limit=limits.check_delay,
+    ),
+    "initial_in_production": _units(
+        "units in each production slot at the start (for a supplier, also the plan "
+        "waiting to start)"
+    ),
+    "unit_cost": _cost(
+        "cost of making one unit (counted when production starts; `production_cost` in "
+        "the summary). A supplier's stock is worth `unit_cost` a unit, a brand's its "
+        "materials' price plus `unit_cost`", unit="money per unit",
+    ),
+}  # fmt: skip
+"""What suppliers and brands take besides the firm's fields."""
+
+RETAILER_PARAMS: dict[str, Param] = {
+    **FIRM_PARAMS,
+    "lost_sale_cost": Param(
+        1.0, "cost of each unit of consumer demand lost (consumers with `backorder = "
+        "false`, or out of `patience`)", unit="money per unit", minimum=0,
+    ),
+}  # fmt: skip
+
+CONSUMER_PARAMS: dict[str, Param] = {
+    "class": FIRM_PARAMS["class"],
+    "demand": Param(
+        "normal", "how much the consumer (or segment) asks for each period", unit="name",
+        registry="demand",
+    ),
+    "demand_params": Param(
+        {}, "its parameters", unit="table", default_doc="the process's own defaults"
+    ),
+    "backorder": Param(
+        True, "whether the consumer waits for goods it could not get (`false`: the sale is "
+        "lost, and the retailer pays `lost_sale_cost` per unit)", unit="true/false",
+    ),
+    "patience": Param(
+        -1, "how long a waiting consumer (`backorder = true`) waits: a unit ordered in "
+        "period t and not served by the end of period t + `patience` is a lost sale "
+        "(oldest orders are served first). `0` is the same as not waiting. Ignored when "
+        "`backorder = false`", unit="periods", minimum=-1, default_doc="forever",
+    ),
+}  # fmt: skip
+
+NODE_PARAMS: dict[str, dict[str, Param]] = {
+    "supplier": PRODUCER_PARAMS,
+    "brand": PRODUCER_PARAMS,
+    "distributor": FIRM_PARAMS,
+    "retailer": RETAILER_PARAMS,
+    "consumer": CONSUMER_PARAMS,
 }
-_PRODUCTION_DEFAULTS: dict[str, Any] = {
-    "capacity": math.inf,
-    "production_lead_time": 0,
-    "initial_in_production": 0.0,
-    "unit_cost": 0.0,
-}
+"""The declared node attributes of each kind (those of its built-in agent class)."""
+
+EDGE_PARAMS: dict[str, Param] = {
+    "lead_time": Param(
+        None, "periods goods spend in transit. 0 delivers at the end of the same period "
+        "(usable the next one)", type="int", unit="periods", minimum=0,
+        default_doc="set by the builder (required on every firm->firm edge of a file)",
+        limit=limits.check_delay,
+    ),
+    "order_delay": Param(
+        0, "periods an order takes to reach the supplier (0: read in the period it is "
+        "placed)", unit="periods", minimum=0, limit=limits.check_delay,
+    ),
+    "share": Param(
+        1.0, "relative weight of this supplier in the buyer's orders; a buyer's orders are "
+        "split in proportion to the shares of its suppliers", unit="weight", minimum=0,
+        above=True,
+    ),
+    "initial_in_transit": _units("units in each shipping slot at the start (`lead_time` slots)"),
+    "initial_orders": _units(
+        "units in each order-delay slot at the start (`order_delay` slots)"
+    ),
+}  # fmt: skip
+"""Edge attributes, declared once. ``lead_time`` has no default: it is required on
+firm->firm edges, and is 0 (the only allowed value) on retailer->consumer edges."""
+
+
+def _defaults(params: dict[str, Param]) -> dict[str, Any]:
+    """Defaults to fill in: ``class`` is left out (absent means the kind's own class)."""
+    return {n: p.value() for n, p in params.items() if n not in ("lead_time", "class")}
+
 
 NODE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "supplier": {**_FIRM_DEFAULTS, **_PRODUCTION_DEFAULTS},
-    "brand": {**_FIRM_DEFAULTS, **_PRODUCTION_DEFAULTS},
-    "distributor": {**_FIRM_DEFAULTS},
-    "retailer": {**_FIRM_DEFAULTS, "lost_sale_cost": 1.0},
-    "consumer": {"demand": "normal", "demand_params": {}, "backorder": True, "patience": -1},
+    kind: _defaults(params) for kind, params in NODE_PARAMS.items()
 }
-"""Default node attributes per kind (copied, never shared, when filled in)."""
+"""Default node attributes per kind, from ``NODE_PARAMS`` (copied when filled in)."""
 
-EDGE_DEFAULTS: dict[str, Any] = {
-    "order_delay": 0,
-    "share": 1.0,
-    "initial_in_transit": 0.0,
-    "initial_orders": 0.0,
-}
-"""Default edge attributes. ``lead_time`` is not here: it is required on firm->firm
-edges, and is 0 (the only allowed value) on retailer->consumer edges."""
+EDGE_DEFAULTS: dict[str, Any] = _defaults(EDGE_PARAMS)
+"""Default edge attributes, from ``EDGE_PARAMS`` (``lead_time`` has none)."""
 
 CONSUMER_EDGE_DEFAULTS: dict[str, Any] = {**EDGE_DEFAULTS, "lead_time": 0}
 """Defaults on retailer->consumer edges, where nothing is shipped or mailed."""
@@ -85,42 +252,11 @@ CONSUMER_EDGE_DEFAULTS: dict[str, Any] = {**EDGE_DEFAULTS, "lead_time": 0}
 DESCRIPTIONS: dict[str, str] = {
     "kind": "one of " + ", ".join(KINDS),
     "label": "human name shown in plots and tables (optional)",
-    "initial_stock": "units on the shelf at the start",
-    "holding_cost": "cost per unit on the shelf per period",
-    "backlog_cost": "cost per unit owed to customers per period",
-    "policy": "name of the ordering policy",
-    "policy_params": "keyword parameters of the ordering policy",
-    "allocation": "name of the rule sharing scarce stock among customers",
-    "allow_returns": "whether orders may be negative (goods sent back)",
-    "in_transit_holding": "whether the firm also pays holding_cost on goods it shipped, in transit",
-    "lost_sale_cost": "cost per unit of consumer demand lost (retailers)",
-    "capacity": "units whose production can start per period (inf = unlimited)",
-    "production_lead_time": "periods a unit spends in production",
-    "initial_in_production": "units in each production slot at the start",
-    "demand": "name of the consumer demand process",
-    "demand_params": "keyword parameters of the demand process",
-    "backorder": "whether consumers wait for goods (False: the sale is lost)",
-    "lead_time": "periods goods spend in transit on this edge",
-    "order_delay": "periods an order takes to reach the supplier",
-    "share": "relative weight of this supplier in the buyer's orders",
-    "initial_in_transit": "units in each shipping slot at the start",
-    "initial_orders": "units in each order-delay slot at the start",
-    "price": "money per unit the firm sells at (0: money not tracked)",
-    "cost_of_capital": "fraction of the stock's value charged per period for capital tied up",
-    "order_cost": "fixed money per order placed",
-    "min_order": "minimum quantity of an order (0: none)",
-    "batch_size": "orders are rounded up to whole batches (full trucks) of this size (0: none)",
-    "review_period": "the firm orders only every this many periods",
-    "forward_buy": "periods of forecast demand bought extra while a supplier runs a promotion",
-    "gaming": "largest factor by which the firm inflates orders when rationed (1: no gaming)",
-    "promotion_every": "a promotion starts every this many periods (0: never)",
-    "promotion_length": "periods each promotion lasts",
-    "promotion_discount": "fraction taken off the price during a promotion",
-    "season_end": "from this period on, stock left is written off at salvage value (-1: never)",
-    "salvage_value": "money per unit recovered for stock written off",
-    "unit_cost": "money per unit to make (producers)",
-    "patience": "periods a waiting consumer waits before the sale is lost (-1: forever)",
+    **{
+        name: p.doc for params in (*NODE_PARAMS.values(), EDGE_PARAMS) for name, p in params.items()
+    },
 }
+"""One line per attribute, for tools that list them."""
 
 
 class _Missing:
@@ -133,66 +269,6 @@ class _Missing:
 MISSING: Any = _Missing()
 
 
-@dataclass(frozen=True)
-class _Spec:
-    """Type and range of one known attribute."""
-
-    type: str  # "float", "int", "bool", "str" or "dict"
-    minimum: float | None = None
-    strict: bool = False
-    allow_inf: bool = False
-    maximum: float | None = None
-
-
-_COST = _Spec("float", 0.0)
-_SPECS: dict[str, _Spec] = {
-    "initial_stock": _COST,
-    "holding_cost": _COST,
-    "backlog_cost": _COST,
-    "lost_sale_cost": _COST,
-    "policy": _Spec("str"),
-    "policy_params": _Spec("dict"),
-    "allocation": _Spec("str"),
-    "allow_returns": _Spec("bool"),
-    "in_transit_holding": _Spec("bool"),
-    "capacity": _Spec("float", 0.0, strict=True, allow_inf=True),
-    "production_lead_time": _Spec("int", 0),
-    "initial_in_production": _COST,
-    "demand": _Spec("str"),
-    "demand_params": _Spec("dict"),
-    "backorder": _Spec("bool"),
-    "lead_time": _Spec("int", 0),
-    "order_delay": _Spec("int", 0),
-    "share": _Spec("float", 0.0, strict=True),
-    "initial_in_transit": _COST,
-    "initial_orders": _COST,
-    "price": _COST,
-    "cost_of_capital": _COST,
-    "order_cost": _COST,
-    "min_order": _COST,
-    "batch_size": _COST,
-    "review_period": _Spec("int", 1),
-    "forward_buy": _COST,
-    "gaming": _Spec("float", 1.0),
-    "promotion_every": _Spec("int", 0),
-    "promotion_length": _Spec("int", 1),
-    "promotion_discount": _Spec("float", 0.0, maximum=1.0),
-    "season_end": _Spec("int", -1),
-    "salvage_value": _COST,
-    "unit_cost": _COST,
-    "patience": _Spec("int", -1),
-}
-
-
-LIMITS = {
-    "lead_time": limits.check_delay,
-    "order_delay": limits.check_delay,
-    "production_lead_time": limits.check_delay,
-    "batch_size": limits.check_divisor,
-}
-"""Attributes checked against pullchain's limits (network/limits.py) once type and range hold."""
-
-
 def node_field(node: Any, attr: str | None = None) -> str:
     """The name of a node (or one of its attributes) as errors spell it."""
     return f"node {node!r}" + (f".{attr}" if attr else "")
@@ -203,70 +279,21 @@ def edge_field(u: Any, v: Any, attr: str | None = None) -> str:
     return f"edge {u!r}->{v!r}" + (f".{attr}" if attr else "")
 
 
-def _plain(value: Any) -> Any:
-    """NumPy scalars as Python ones, so ``np.int64(2)`` is a valid lead time."""
-    return value.item() if isinstance(value, np.generic) else value
+def _fill(
+    field: str, data: dict[str, Any], params: dict[str, Param], defaults: dict[str, Any]
+) -> dict[str, Any]:
+    """Attributes with defaults filled in and declared ones checked; others kept.
 
-
-def check_value(field: str, name: str, value: Any) -> Any:
-    """Return a known attribute's value normalised (int/float/bool/str/dict), or raise.
-
-    Dicts may also come as JSON strings, because GraphML can only store text.
-    """
-    spec = _SPECS[name]
-    value = _plain(value)
-    if spec.type in ("float", "int"):
-        number = check_number(
-            field,
-            value,
-            minimum=spec.minimum,
-            maximum=spec.maximum,
-            integer=spec.type == "int",
-            allow_inf=spec.allow_inf,
-            strict_minimum=spec.strict,
-        )
-        if name in LIMITS:
-            LIMITS[name](field, number)
-        return int(number) if spec.type == "int" else float(number)
-    if spec.type == "bool":
-        if not isinstance(value, bool):
-            raise ConfigError(field, value, "True or False")
-        return value
-    if spec.type == "str":
-        if not isinstance(value, str) or not value:
-            raise ConfigError(field, value, "a non-empty name (str)")
-        return value
-    return _check_params(field, value)
-
-
-def _check_params(field: str, value: Any) -> dict[str, Any]:
-    """A params dict, copied; a JSON string holding a dict is decoded."""
-    expected = "a dict of parameters (or a JSON string of one)"
-    if isinstance(value, str):
-        limits.check_text(field, value)
-        try:
-            value = json.loads(value)
-        except (json.JSONDecodeError, RecursionError):
-            raise ConfigError(field, value, expected) from None
-    if not isinstance(value, dict):
-        raise ConfigError(field, value, expected)
-    limits.check_depth(field, value)
-    return copy.deepcopy(value)
-
-
-def _fill(field: str, data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """Attributes with defaults filled in and known ones checked; unknown ones kept.
-
-    A shallow copy: the params dicts, the only mutable known values, are copied by
+    A shallow copy: the params dicts, the only mutable declared values, are copied by
     their check; a user's own annotations are kept as they are, never modified.
     """
     out = dict(data)
     for name, default in defaults.items():
-        value = out.get(name)
-        out[name] = copy.deepcopy(default) if value is None else value
+        if out.get(name) is None:
+            out[name] = copy.deepcopy(default)
     for name in out:
-        if name in defaults:
-            out[name] = check_value(f"{field}.{name}", name, out[name])
+        if name in params:
+            out[name] = params[name].check(f"{field}.{name}", out[name])
     if "label" in out and not isinstance(out["label"], str):
         raise ConfigError(f"{field}.label", out["label"], "text (a name to show)")
     return out
@@ -360,7 +387,7 @@ def _check_edge(G: nx.DiGraph, u: Any, v: Any) -> dict[str, Any]:
     """One edge's attributes, checked and filled in."""
     data = G.edges[u, v]
     if G.nodes[v]["kind"] == "consumer":
-        out = _fill(edge_field(u, v), data, CONSUMER_EDGE_DEFAULTS)
+        out = _fill(edge_field(u, v), data, EDGE_PARAMS, CONSUMER_EDGE_DEFAULTS)
         for name in ("lead_time", "order_delay"):
             if out[name] != 0:
                 raise ConfigError(
@@ -369,7 +396,8 @@ def _check_edge(G: nx.DiGraph, u: Any, v: Any) -> dict[str, Any]:
         return out
     if data.get("lead_time") is None:
         raise ConfigError(edge_field(u, v, "lead_time"), MISSING, "an integer >= 0")
-    return _fill(edge_field(u, v), data, {**EDGE_DEFAULTS, "lead_time": data["lead_time"]})
+    defaults = {**EDGE_DEFAULTS, "lead_time": data["lead_time"]}
+    return _fill(edge_field(u, v), data, EDGE_PARAMS, defaults)
 
 
 def validate_network(G: nx.DiGraph) -> nx.DiGraph:
@@ -399,7 +427,8 @@ def validate_network(G: nx.DiGraph) -> nx.DiGraph:
     H = nx.DiGraph()
     H.graph.update(copy.deepcopy(G.graph))
     for n, data in G.nodes(data=True):
-        H.add_node(n, **_fill(node_field(n), data, NODE_DEFAULTS[data["kind"]]))
+        kind = data["kind"]
+        H.add_node(n, **_fill(node_field(n), data, NODE_PARAMS[kind], NODE_DEFAULTS[kind]))
     for u, v in G.edges:
         H.add_edge(u, v, **_check_edge(G, u, v))
     return H

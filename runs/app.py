@@ -26,8 +26,11 @@ import solara
 import traitlets
 
 from pullchain.network.errors import ConfigError
+from pullchain.network.regimes import REGIMES
 
+from . import plugins as plugin_loader
 from .app_charts import all_specs, counted_from, headline
+from .app_controls import regime_controls, shared_regimes
 from .app_explorer import (
     filter_frame,
     list_sweeps,
@@ -39,7 +42,7 @@ from .app_explorer import (
 from .app_export import export_csv, export_png
 from .app_network import sharing_text
 from .app_play import Player
-from .app_server import ENV_RESULTS, ENV_SCENARIO
+from .app_server import ENV_PLUGINS, ENV_RESULTS, ENV_SCENARIO
 from .app_state import (
     ALLOCATIONS_SHOWN,
     DEMANDS_SHOWN,
@@ -80,6 +83,16 @@ apply on Reset, like every knob. ``scenario`` is the chosen scenario as its file
 says. The app's own panels (fads, rationing and gaming, batching, promotions,
 disruptions, make-to-order) are appended below, after their definitions.
 """
+
+
+def load_plugins() -> None:
+    """The plug-ins ``pullchain app --plugin`` named (checked there), and installed ones."""
+    plugin_loader.load_installed()
+    specs = [s for s in os.environ.get(ENV_PLUGINS, "").split(os.pathsep) if s]
+    plugin_loader.load_all(specs)
+
+
+load_plugins()
 
 
 def start_scenario() -> str:
@@ -866,6 +879,50 @@ def _chosen_scenario(session: Session) -> Scenario:
         return session.pair.value.scenario
 
 
+FIXED_KNOBS = ("share_sales", "share_stock", "delay", "participation")
+"""The knobs the panel draws with widgets of their own; every other knob a regime declares
+is drawn from its declaration (``app_controls``)."""
+
+
+@solara.component
+def RegimeKnobs(session: Session, scenario: Scenario):
+    """The chosen regime's other declared knobs (vmi's band, a plug-in regime's own), one
+    widget each, as their declarations say."""
+    c = session.controls.value
+    moved = dict(c.knobs)
+    try:
+        current = scenario.regime(c.regime).knobs()
+    except ConfigError:
+        return
+    values = {**current, **moved}
+    for knob in regime_controls(c.regime, values):
+        if knob.name in FIXED_KNOBS:
+            continue
+
+        def update(value: Any, name: str = knob.name) -> None:
+            if value is None:
+                return
+            mine = {**dict(session.controls.value.knobs), name: value}
+            session.controls.set(session.controls.value.changed(knobs=tuple(mine.items())))
+
+        if knob.kind == "checkbox":
+            solara.Checkbox(label=knob.label, value=knob.value, on_value=update)
+        elif knob.kind == "select":
+            solara.Select(knob.label, values=list(knob.choices), value=knob.value, on_value=update)
+        elif knob.kind == "slider" and knob.integer:
+            solara.SliderInt(
+                f"{knob.label}: {knob.value}", value=knob.value, min=int(knob.minimum),
+                max=int(knob.maximum), on_value=update,
+            )  # fmt: skip
+        elif knob.kind == "slider":
+            solara.SliderFloat(
+                f"{knob.label}: {knob.value:g}", value=knob.value, min=knob.minimum,
+                max=knob.maximum, step=knob.step, on_value=update,
+            )  # fmt: skip
+        else:
+            solara.InputFloat(knob.label, value=knob.value, on_value=update)
+
+
 @solara.component
 def ControlsPanel(session: Session):
     """Scenario, regime knobs, lead time, forecast, demand, seed, mechanisms; applied on
@@ -891,28 +948,40 @@ def ControlsPanel(session: Session):
         value=session.preset.value,
         on_value=session.choose,
     )
-    solara.Text("Information sharing (the transparent chain; opaque shares nothing)")
-    solara.Checkbox(
-        label="share point-of-sale data", value=c.share_sales, on_value=set_knob(share_sales=1)
+    solara.Text(f"Information sharing (the {c.regime} chain; opaque shares nothing)")
+    solara.Select(
+        "Regime set against opaque",
+        values=list(dict.fromkeys([c.regime, *shared_regimes()])),
+        value=c.regime,
+        on_value=set_knob(regime=1),
     )
-    solara.Checkbox(
-        label="share stock positions", value=c.share_stock, on_value=set_knob(share_stock=1)
-    )
-    solara.SliderInt(
-        f"Delay of shared data: {c.delay} periods",
-        value=c.delay,
-        min=0,
-        max=12,
-        on_value=set_knob(delay=1),
-    )
-    solara.SliderFloat(
-        f"Participation: {c.participation:.0%} of firms",
-        value=c.participation,
-        min=0.0,
-        max=1.0,
-        step=0.05,
-        on_value=set_knob(participation=1),
-    )
+    takes = set(REGIMES.declared(c.regime)) if c.regime in REGIMES else set()
+    if "share_sales" in takes:
+        solara.Checkbox(
+            label="share point-of-sale data", value=c.share_sales, on_value=set_knob(share_sales=1)
+        )
+    if "share_stock" in takes:
+        solara.Checkbox(
+            label="share stock positions", value=c.share_stock, on_value=set_knob(share_stock=1)
+        )
+    if "delay" in takes:
+        solara.SliderInt(
+            f"Delay of shared data: {c.delay} periods",
+            value=c.delay,
+            min=0,
+            max=12,
+            on_value=set_knob(delay=1),
+        )
+    if "participation" in takes:
+        solara.SliderFloat(
+            f"Participation: {c.participation:.0%} of firms",
+            value=c.participation,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            on_value=set_knob(participation=1),
+        )
+    RegimeKnobs(session, scenario)
     solara.Text("Chain")
     solara.SliderInt(
         f"Lead time: {c.lead_time} periods (every firm-to-firm edge)",

@@ -16,7 +16,7 @@ import numpy as np
 
 from pullchain.agents.demand import FadDemand
 
-from . import metrics
+from . import build, metrics
 from .app_network import network_spec
 from .app_state import Pair
 from .app_style import fit, metric_label, role_names, rounded, tier_colors, vega_spec
@@ -118,6 +118,15 @@ def shock_figures(model: SupplyChainModel, names: dict[int, str]) -> dict[str, f
 
 
 # -- shaded periods -------------------------------------------------------------------------
+def _demand_processes(model: Any) -> list[Any]:
+    """The consumers' demand processes: the agents', or built anew from the network for a
+    batch engine's replication (which has no consumer agents)."""
+    if hasattr(model, "consumers"):
+        return [getattr(c, "demand_process", None) for c in model.consumers]
+    network = model.network
+    return [build.demand_process(network, n) for n in model.topology.consumers]
+
+
 def bands(model: SupplyChainModel) -> list[dict[str, Any]]:
     """Periods to shade behind the charts: the warm-up, each fad's season, each outage
     that has begun (on the chart's period axis: period p is the p-th period run).
@@ -130,8 +139,7 @@ def bands(model: SupplyChainModel) -> list[dict[str, Any]]:
     if model.warm_up:
         out.append({"band": "warm-up", "start": 0.0, "end": model.warm_up + 0.5})
     seasons = set()
-    for consumer in model.consumers:
-        fad = getattr(consumer, "demand_process", None)
+    for fad in _demand_processes(model):
         if isinstance(fad, FadDemand):
             end = fad.end if fad.end >= 0 else fad.start + fad.rise + math.ceil(3 * fad.fade)
             seasons.add((fad.start, end))

@@ -35,6 +35,8 @@ ENV_SCENARIO = "PULLCHAIN_APP_SCENARIO"
 """The scenario the app opens with (set from ``pullchain app SCENARIO``)."""
 ENV_RESULTS = "PULLCHAIN_APP_RESULTS"
 """The folder the sweep explorer reads (``--results DIR``)."""
+ENV_PLUGINS = "PULLCHAIN_APP_PLUGINS"
+"""The plug-ins the app loads (``--plugin``), separated by ``os.pathsep``."""
 CULL_ENV = "SOLARA_KERNEL_CULL_TIMEOUT"
 SESSION_KEPT = "2m"
 """How long the server keeps a session whose page went away without closing (a lost
@@ -69,12 +71,16 @@ def command(host: str, port: int) -> list[str]:
 
 
 def environment(
-    scenario: str, results: Path, games: Path | None = None, join: str | None = None
+    scenario: str,
+    results: Path,
+    games: Path | None = None,
+    join: str | None = None,
+    plugins: list[str] = (),
 ) -> dict[str, str]:
-    """The server's environment: the scenario, results folder, games folder and the
-    address players join a game at, for the app; Solara's settings (no telemetry, the
-    CDN cache, sessions kept ``SESSION_KEPT`` after their page went away unless
-    $SOLARA_KERNEL_CULL_TIMEOUT says otherwise)."""
+    """The server's environment: the scenario, results folder, games folder, the
+    address players join a game at and the plug-ins, for the app; Solara's settings (no
+    telemetry, the CDN cache, sessions kept ``SESSION_KEPT`` after their page went away
+    unless $SOLARA_KERNEL_CULL_TIMEOUT says otherwise)."""
     from .game_store import ENV_GAMES, ENV_JOIN
 
     env = dict(os.environ)
@@ -84,6 +90,7 @@ def environment(
         env[ENV_GAMES] = str(games)
     if join is not None:
         env[ENV_JOIN] = join
+    env[ENV_PLUGINS] = os.pathsep.join(plugins)
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     env[CACHE_ENV] = str(cdn_cache_dir())
     env.setdefault(CULL_ENV, SESSION_KEPT)
@@ -154,8 +161,10 @@ def start(
     port: int = 8765,
     results: Path | None = None,
     games: Path | None = None,
+    plugins: list[str] = (),
 ) -> subprocess.Popen:
-    """Check the input, then start the server in a child process (returns at once)."""
+    """Check the input, then start the server in a child process (returns at once).
+    ``plugins`` (loaded here already) are loaded again by the server."""
     if importlib.util.find_spec("solara") is None:  # looked for, not imported
         raise ConfigError(
             "pullchain app", "(solara missing)", 'the app extra: pip install "pullchain[app]"'
@@ -169,7 +178,7 @@ def start(
         games = GameStore(games).folder  # a folder that cannot be written fails here
     scenario_arg = scenario if not Path(scenario).exists() else str(Path(scenario).resolve())
     join = join_address(host, port)
-    env = environment(scenario_arg, results, games, join)
+    env = environment(scenario_arg, results, games, join, list(plugins))
     return subprocess.Popen(command(host, port), env=env)
 
 
@@ -188,9 +197,10 @@ def serve(
     port: int = 8765,
     results: Path | None = None,
     games: Path | None = None,
+    plugins: list[str] = (),
 ) -> int:
     """Start the app, print its address once it answers, and wait until it stops."""
-    proc = start(scenario, host, port, results, games)
+    proc = start(scenario, host, port, results, games, plugins)
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM: stop the server too, as Ctrl-C does

@@ -165,6 +165,11 @@ class Controls:
     """Equal service: the consumer fill rate both chains are tuned to (0: the firms' own
     safety stock). The page starts at 0 whatever the scenario's ``service``: a search takes
     seconds, so the user asks for it."""
+    regime: str = "transparent"
+    """The regime the page sets against opaque (the scenario's shared regime to start)."""
+    knobs: tuple[tuple[str, Any], ...] = ()
+    """The shared regime's other declared knobs the user moved (``band``, a plug-in's
+    own), drawn from its declaration (``app_controls.regime_controls``)."""
     extra: tuple[tuple[str, Any], ...] = ()
     """Further ``path = value`` overrides (mechanism panels add theirs here)."""
 
@@ -197,6 +202,7 @@ class Controls:
             demand=G.nodes[consumers[0]]["demand"] if consumers else "normal",
             seed=scenario.seed,
             steps=scenario.steps,
+            regime=scenario.shared_regime,
         )
 
     def changed(self, **values: Any) -> Controls:
@@ -211,10 +217,14 @@ class Controls:
         new, old = asdict(self), asdict(start)
         diff = {k for k in new if new[k] != old[k]}
         out: dict[str, Any] = {}
+        if "regime" in diff:
+            out["regime.name"] = self.regime
         for knob in ("share_sales", "share_stock", "delay", "participation"):
             if knob in diff:
                 value = new[knob]
                 out[f"regime.{knob}"] = float(value) if knob == "participation" else value
+        for knob, value in self.knobs:
+            out[f"regime.{knob}"] = value
         if "lead_time" in diff:
             if base.data["network"]["builder"] != "file":
                 out["network.lead_time"] = self.lead_time  # the builder sizes initial stock

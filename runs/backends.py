@@ -47,6 +47,7 @@ class InProcess:
     workers = 1
 
     def describe(self) -> str:
+        """Where the runs go, as the sweep's first line says it: 'running 8 <this>'."""
         return "in this process"
 
     def map(self, make_task: Callable[[list[Run]], Task], chunks: Iterable[Chunk]):
@@ -119,7 +120,7 @@ class LocalProcesses:
             self._ctx = multiprocessing.get_context("spawn")
 
     def describe(self) -> str:
-        return f"{self.workers} local worker processes"
+        return f"on {self.workers} local worker processes"
 
     def _pool(self, n: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -211,7 +212,7 @@ class DaskCluster:
         self.workers = max(1, sum(self.client.nthreads().values()))
 
     def describe(self) -> str:
-        return f"Dask scheduler {self.address} ({self.workers} worker threads)"
+        return f"on Dask scheduler {self.address} ({self.workers} worker threads)"
 
     def map(self, make_task: Callable[[list[Run]], Task], chunks: Iterable[Chunk]):
         """Run ``chunks`` as tasks, a few per worker thread in flight at a time."""

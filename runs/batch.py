@@ -48,7 +48,11 @@ ENGINES = ("auto", "batch", "agents")
 
 
 # -- which engine ------------------------------------------------------------------------------
-_REGIME_METHODS = ("bind", "observe", "needs", "_covered")
+_REGIME_METHODS = (
+    "bind", "_bind_downstream", "participants", "sees_sales", "visible_below",
+    "decision_rights", "managed_rule", "_covered", "observe", "needs",
+)  # fmt: skip
+"""What a regime may override (``InformationRegime``); the batch engine mirrors these."""
 
 
 def unsupported(
@@ -58,21 +62,28 @@ def unsupported(
 ) -> str | None:
     """Why the batch engine cannot run this scenario, in one line; None when it can.
 
-    It decides from the registered names and classes: every node's policy, forecast,
-    allocation rule and demand process must be a built-in (the very class the registry
-    held at import), every regime the built-in ``InformationRegime`` or a subclass that
-    only changes its defaults, and no agent class replaced.
+    It decides from the registered names and classes: every node's agent class (its
+    ``class`` attribute, else ``agent_classes`` for its kind) must be its kind's built-in
+    class; every node's policy, forecast, allocation rule and demand process a built-in
+    (the very class the registry held at import); every regime the built-in
+    ``InformationRegime`` or a subclass that only changes its declared knobs' defaults.
     """
-    if agent_classes:
-        from .model import AGENT_CLASSES  # only when a class was given: Mesa is slow to import
+    from pullchain.agents import kinds
 
-        for kind, cls in agent_classes.items():
-            if AGENT_CLASSES.get(kind) is not cls:
-                return f"agent class {cls.__name__} for {kind}s"
     for regime in regimes:
         for method in _REGIME_METHODS:
             if getattr(type(regime), method) is not getattr(InformationRegime, method):
                 return f"information regime {regime.name!r} ({type(regime).__name__}.{method})"
+    given = dict(agent_classes or {})
+    for node, attrs in network.nodes(data=True):
+        kind = attrs["kind"]
+        spec = kinds.class_spec(kind, attrs)
+        if spec == kind and kind in given:
+            spec = given[kind]
+        if spec != kind:  # only a named class is looked up: Mesa is slow to import
+            cls = kinds.resolve(kind, spec, f"node {node!r}.class")
+            if cls is not kinds.builtin(kind):
+                return f"agent class {cls.__name__} for node {node!r} ({kind})"
     for node, attrs in network.nodes(data=True):
         where = f"node {node!r}"
         if attrs["kind"] == "consumer":

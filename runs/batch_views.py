@@ -126,6 +126,7 @@ class ReplicationView:
     def __init__(self, model: BatchModel, r: int) -> None:
         self.recorder = RecorderView(model, r)
         self.topology = model.topology
+        self.network = model.network
         self.warm_up = model.warm_up
         self.disruptions = _FirstStart(model.first_start()[r])
         self.seed = model.seeds[r]

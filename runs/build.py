@@ -18,6 +18,7 @@ from pullchain.agents.demand import DEMANDS, DemandProcess
 from pullchain.agents.ordering import OrderShaping
 from pullchain.agents.policies import POLICIES
 from pullchain.network.lanes import Lane
+from pullchain.network.schema import NODE_PARAMS
 from pullchain.network.topology import Topology
 
 Lanes = dict[tuple[Hashable, Hashable], Lane]
@@ -80,49 +81,39 @@ def lead_time(kind: str, attrs: dict[str, Any], lanes_in: Sequence[Lane]) -> flo
     return lead + attrs.get("production_lead_time", 0) + between
 
 
+def firm_rules(
+    network: nx.DiGraph, topology: Topology, lanes: Lanes, node: Hashable, means: Sequence[float]
+) -> tuple[Any, Any, float]:
+    """A firm's ordering policy (primed with its expected demand and lead time), its
+    allocation rule and its lead time L, from its node attributes."""
+    attrs = network.nodes[node]
+    field = f"node {node!r}"
+    policy = POLICIES.create(attrs["policy"], attrs["policy_params"], field=f"{field}.policy")
+    lead = lead_time(attrs["kind"], attrs, in_lanes(lanes, topology, node))
+    policy.reset(expected_demand(topology, means, node), lead)
+    allocation = ALLOCATIONS.create(
+        attrs["allocation"], attrs["allocation_params"], f"{field}.allocation"
+    )
+    return policy, allocation, lead
+
+
 def firm_settings(
     network: nx.DiGraph, topology: Topology, lanes: Lanes, node: Hashable, means: Sequence[float]
 ) -> dict[str, Any]:
-    """The keyword arguments of a firm's class: its policy (primed), rules and costs."""
+    """What the batch engine needs of a firm of a built-in class: every attribute its
+    kind declares (``NODE_PARAMS``), its rules and lead time, its order shaping and,
+    for a retailer, each customer's backorder and patience."""
     attrs = network.nodes[node]
     kind = attrs["kind"]
-    field = f"node {node!r}"
-    policy = POLICIES.create(attrs["policy"], attrs["policy_params"], field=f"{field}.policy")
-    lead = lead_time(kind, attrs, in_lanes(lanes, topology, node))
-    policy.reset(expected_demand(topology, means, node), lead)
-    kwargs: dict[str, Any] = {
-        "initial_stock": attrs["initial_stock"],
-        "holding_cost": attrs["holding_cost"],
-        "backlog_cost": attrs["backlog_cost"],
-        "policy": policy,
-        "allocation": ALLOCATIONS.create(attrs["allocation"], {}, f"{field}.allocation"),
-        "allow_returns": attrs["allow_returns"],
-        "in_transit_holding": attrs["in_transit_holding"],
-        "lead_time": lead,
-        "shaping": OrderShaping(
-            min_order=attrs["min_order"],
-            batch_size=attrs["batch_size"],
-            review_period=attrs["review_period"],
-            forward_buy=attrs["forward_buy"],
-            gaming=attrs["gaming"],
-        ),
-        "price": attrs["price"],
-        "cost_of_capital": attrs["cost_of_capital"],
-        "order_cost": attrs["order_cost"],
-        "season_end": attrs["season_end"],
-        "salvage_value": attrs["salvage_value"],
-    }
+    policy, allocation, lead = firm_rules(network, topology, lanes, node, means)
+    settings: dict[str, Any] = {name: attrs.get(name) for name in NODE_PARAMS[kind]}
+    settings.update(policy=policy, allocation=allocation, lead_time=lead)
+    settings["shaping"] = OrderShaping.from_config(settings)
     if kind == "retailer":
         customers = [network.nodes[c] for c in topology.customers(node)]
-        kwargs["lost_sale_cost"] = attrs["lost_sale_cost"]
-        kwargs["backorder"] = [c["backorder"] for c in customers]
-        kwargs["patience"] = [c["patience"] for c in customers]
-    if kind in ("brand", "supplier"):
-        kwargs["capacity"] = attrs["capacity"]
-        kwargs["production_lead_time"] = attrs["production_lead_time"]
-        kwargs["initial_in_production"] = attrs["initial_in_production"]
-        kwargs["unit_cost"] = attrs["unit_cost"]
-    return kwargs
+        settings["backorder"] = [c["backorder"] for c in customers]
+        settings["patience"] = [c["patience"] for c in customers]
+    return settings
 
 
 def echelon_lead_times(topology: Topology, lead_times: dict[Hashable, float]) -> dict:

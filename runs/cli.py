@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pullchain.network.errors import INT_MAX, ConfigError, printable
 
 from . import __version__
+from . import plugins as plugin_loader
 from .formatting import format_number as _fmt
 from .scenarios import Scenario, parse_value, preset_names, preset_text
 
@@ -44,6 +45,8 @@ EXAMPLES = {
   pullchain compare --replications 30 --set regime.delay=2 --set regime.participation=0.5
   pullchain compare --service 0.98       both regimes tuned to a 98 % consumer fill rate first
   pullchain compare --service off        at the firms' own safety stock, whatever the scenario says
+  pullchain compare --regimes opaque,vmi  vendor-managed inventory against push
+  pullchain compare my.toml --plugin my_rules.py   with a policy of your own
   pullchain compare --out cmp/ --json""",
     "frontier": """examples:
   pullchain frontier --plot frontier.png    fill rate against stock and cost, both regimes
@@ -78,7 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pullchain {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
+    def plugin_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
+            help="load a plug-in first: a module name or a .py file (repeatable; "
+            "docs/extending.md)",
+        )  # fmt: skip
+
     def common(p: argparse.ArgumentParser) -> None:
+        plugin_option(p)
         p.add_argument(
             "scenario", nargs="?", default="default",
             help="a preset name (see `pullchain scenarios`) or a .toml file (default: default)",
@@ -108,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare", help="opaque against transparent, paired on the same demand",
         epilog=EXAMPLES["compare"], formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run both regimes on the same consumer demand (common random numbers), "
-        "R paired replications, and print each metric's change with its 95%% confidence interval.",
+        "R paired replications, and print each metric's change with its 95% confidence interval.",
     )  # fmt: skip
     common(cmp)
     cmp.add_argument(
@@ -120,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare at equal service: tune each regime's chain-wide safety factor to this "
         "consumer fill rate first (e.g. 0.98; 'off' for none; default: the scenario's)",
     )  # fmt: skip
+    cmp.add_argument(
+        "--regimes", metavar="A,B",
+        help="the two regimes to pair, baseline first (default: opaque and the scenario's "
+        "shared regime, e.g. opaque,transparent or opaque,vmi)",
+    )  # fmt: skip
     _engine_option(cmp)
 
     front = sub.add_parser(
@@ -127,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES["frontier"], formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run both regimes at a range of chain-wide safety factors z, on the same "
         "seeds, and print (and draw) each point's mean fill rate, stock and cost per period "
-        "with 95%% confidence intervals. The horizontal distance between the two curves is "
+        "with 95% confidence intervals. The horizontal distance between the two curves is "
         "the stock that sharing information saves at the same service.",
     )  # fmt: skip
     common(front)
@@ -171,13 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on a Dask scheduler, e.g. tcp://host:8786")  # fmt: skip
     sweep.add_argument("--quiet", action="store_true", help="no progress or messages on stderr")
+    plugin_option(sweep)
     _engine_option(sweep)
 
     report = sub.add_parser(
         "report", help="paired regime differences of a sweep, per cell, with figures",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="For each parameter cell of a sweep folder, the paired difference of each "
-        "regime against the first (transparent - opaque) with its 95%% CI.",
+        "regime against the first (transparent - opaque) with its 95% CI.",
         epilog="""examples:
   pullchain report sweeps/lead-time
   pullchain report sweeps/lead-time --out figs   also draw the gain against each parameter
@@ -212,6 +229,24 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--games", type=Path, metavar="DIR",
                      help="where classroom games are kept (default: "
                      "~/.local/share/pullchain/games)")  # fmt: skip
+    plugin_option(app)
+
+    params = sub.add_parser(
+        "params", help="every declared parameter of every registered class, as Markdown",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Print the reference tables of docs/scenarios.md, written from the "
+        "declarations: node and edge fields, regime knobs, and each registered policy, "
+        "forecast, demand process, allocation rule, regime and agent class with its "
+        "parameters, plug-ins' classes included.",
+        epilog="""examples:
+  pullchain params                       everything
+  pullchain params policies              one table (firms, consumers, edges, kinds, regime,
+                                         policies, forecasts, demands, allocations, regimes,
+                                         agent-classes)
+  pullchain params agent-classes --plugin examples/perishable/perishable.py""",
+    )  # fmt: skip
+    params.add_argument("table", nargs="?", help="one table (default: all)")
+    plugin_option(params)
     return parser
 
 
@@ -344,10 +379,18 @@ def _progress(args: argparse.Namespace, total: int, what: str):
 
 
 # -- commands --------------------------------------------------------------------------------
+def used_plugins(args: argparse.Namespace, scenario: Scenario) -> list[plugin_loader.Plugin]:
+    """The plug-ins a run used: the scenario's, --plugin's, and the installed ones."""
+    return plugin_loader.merged(
+        scenario.plugins, args.plugins_loaded, plugin_loader.load_installed()
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args)
     regime = args.regime or scenario.data.get("regime", {}).get("name", "opaque")
-    resolved = scenario.resolved(regime=regime)
+    used = used_plugins(args, scenario)
+    resolved = scenario.resolved(regime=regime, plugins=used)
     model = resolved.model()  # checks the regime name too
     check_out(args.out)
     with _progress(args, resolved.steps, f"{scenario.name} ({regime})") as bar:
@@ -358,6 +401,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "scenario": scenario.name,
         "regime": regime,
         "seed": resolved.seed,
+        "plugins": [p.record() for p in used],
         **model.summary(),
     }
     if args.out:
@@ -374,7 +418,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(printable(head))
         width = max(len(k) for k in summary)
         for key, value in summary.items():
-            if key in ("scenario", "regime", "seed"):
+            if key in ("scenario", "regime", "seed", "plugins"):
                 continue
             print(f"  {key:<{width}}  {_fmt(value):>12}")
     return 0
@@ -464,21 +508,41 @@ def print_tunings(comparison) -> None:
             print(f"  note: {t.regime} got no closer than {t.fill_rate:.4f} (the fill rate jumps)")
 
 
+def regime_pair(text: str | None, scenario: Scenario) -> tuple[str, str]:
+    """``--regimes A,B``: two distinct regimes, each checked (default: opaque and the
+    scenario's shared regime)."""
+    if text is None:
+        pair = ("opaque", scenario.shared_regime)
+    else:
+        pair = tuple(part.strip() for part in text.split(","))
+        if len(pair) != 2 or not all(pair) or pair[0] == pair[1]:
+            raise ConfigError("--regimes", text, "two different regimes, e.g. opaque,vmi")
+    for name in pair:
+        try:
+            scenario.regime(name)
+        except ConfigError as err:
+            raise ConfigError("--regimes", name, err.expected) from None
+    return pair  # type: ignore[return-value]
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare
 
     scenario = load_scenario(args)
     replications = args.replications or scenario.replications
-    resolved = scenario.resolved(replications=replications)
-    resolved.regime(resolved.shared_regime)  # check the regime before any run
+    used = used_plugins(args, scenario)
+    resolved = scenario.resolved(replications=replications, plugins=used)
+    regimes = regime_pair(args.regimes, resolved)
+    for regime in regimes:
+        resolved.model(regime=regime)  # check every node before any run
     check_out(args.out)
     if args.plot is not None:
         _check_plot_path(args.plot)
     total = None if resolved.service else 2 * replications  # tuning: as many as it takes
-    with _progress(args, total, f"{scenario.name}: opaque vs transparent") as bar:
+    with _progress(args, total, f"{scenario.name}: {' vs '.join(regimes)}") as bar:
         comparison = compare(
-            resolved, replications=replications, progress=bar.update, engine=args.engine,
-            say=lambda message: _say(args, message),
+            resolved, replications=replications, regimes=regimes, progress=bar.update,
+            engine=args.engine, say=lambda message: _say(args, message),
         )  # fmt: skip
     table = comparison.table()
     if args.plot is not None:
@@ -493,6 +557,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "seeds": comparison.seeds,
         "service": comparison.service,
         "tuning": {r: t.record() for r, t in comparison.tunings.items()} or None,
+        "plugins": [p.record() for p in used],
         "metrics": comparison_rows(table, comparison.regimes),
     }
     if args.out:
@@ -513,7 +578,8 @@ def cmd_frontier(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args)
     replications = args.replications or scenario.replications
-    resolved = scenario.resolved(replications=replications)
+    used = used_plugins(args, scenario)
+    resolved = scenario.resolved(replications=replications, plugins=used)
     factors = parse_factors(args.factors)
     resolved.model(regime=resolved.shared_regime)  # check the regime before any run
     check_out(args.out)
@@ -541,6 +607,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         "factors": list(result.factors),
         "service": target,
         "at_service": gaps,
+        "plugins": [p.record() for p in used],
         "points": table.to_dict(orient="records"),
     }
     if args.out:
@@ -572,10 +639,10 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         base, other = result.regimes[:2]
         for metric, label in (("on_hand_mean", "stock on hand"), ("cost_per_period", "cost")):
             g = gaps[metric]
+            pct = "n/a" if math.isnan(g["change_pct"]) else f"{g['change_pct']:+.1f}%"
             print(
                 f"  at a fill rate of {target:.1%}, {label}: {base} {_fmt(g[base])}, "
-                f"{other} {_fmt(g[other])} ({_fmt(g['change'])}, {g['change_pct']:+.1f}%), "
-                "read off each curve"
+                f"{other} {_fmt(g[other])} ({_fmt(g['change'])}, {pct}), read off each curve"
             )
     return 0
 
@@ -635,7 +702,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.scheduler:
         raise UsageError("sweep: --workers is for local processes; a --scheduler brings its own")
-    sweep = load_sweep(args.file)
+    sweep = load_sweep(args.file, plugins=args.plugins_loaded)
     outcome = run_sweep(
         sweep, args.out, workers=args.workers, scheduler=args.scheduler, engine=args.engine,
         progress=lambda total: _progress(args, total, f"sweep {sweep.name}"),
@@ -662,7 +729,20 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_app(args: argparse.Namespace) -> int:
     from .app_server import serve
 
-    return serve(args.scenario, args.host, args.port, args.results, args.games)
+    specs = [p.spec for p in args.plugins_loaded]
+    return serve(args.scenario, args.host, args.port, args.results, args.games, plugins=specs)
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from .reference import SECTIONS, everything
+
+    if args.table is None:
+        sys.stdout.write(everything())
+        return 0
+    if args.table not in SECTIONS:
+        raise ConfigError("params", args.table, "one of " + ", ".join(SECTIONS))
+    print(SECTIONS[args.table]())
+    return 0
 
 
 COMMANDS = {
@@ -673,6 +753,7 @@ COMMANDS = {
     "scenarios": cmd_scenarios,
     "sweep": cmd_sweep,
     "report": cmd_report,
+    "params": cmd_params,
 }
 
 
@@ -681,6 +762,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        # Installed plug-ins first, then --plugin's: before any scenario names their classes.
+        args.plugins_loaded = []
+        if hasattr(args, "plugin"):
+            plugin_loader.load_installed()
+            args.plugins_loaded = plugin_loader.load_all(args.plugin)
         return COMMANDS[args.command](args)
     except (ConfigError, UsageError) as err:
         return _user_error(str(err))

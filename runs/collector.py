@@ -4,12 +4,15 @@
 collector calls every reporter and deep-copies its value each step, which cost
 more than the rest of a beer-game period here. This subclass keeps Mesa's
 interface (``model_vars``, ``get_model_vars_dataframe``, extra reporters you pass
-still work the usual way) but reads pullchain's model-level series from the
-numpy arrays the recorder fills anyway: ``collect`` only notes which period it saw.
+work the usual way) but reads pullchain's model-level series from the numpy arrays
+the recorder fills anyway. It uses only Mesa's public interface: one cheap reporter
+of its own (``steps``, the model's step count) makes Mesa's ``collect`` note each
+collection, as ``batch_run`` needs.
 """
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -40,33 +43,46 @@ class RecorderCollector(mesa.DataCollector):
         self._initial = dict(initial)
         self._rows = rows
         self._seen_rows: list[int] = []
-        super().__init__(model_reporters=model_reporters, **kwargs)
+        self._extra_vars: dict[str, list] = {}
+        super().__init__(model_reporters={"steps": "steps", **(model_reporters or {})}, **kwargs)
 
     @property
-    def model_vars(self) -> dict[str, list]:
-        """Built-in series (one value per collect) followed by any extra reporters'."""
-        series = self._series()
-        out: dict[str, list] = {}
-        for name, values in series.items():
-            first = self._initial[name]
-            out[name] = [first if r == 0 else float(values[r - 1]) for r in self._seen_rows]
-        out.update(self._extra_vars)
-        return out
+    def model_vars(self) -> ChainMap:
+        """Built-in series (one value per collect) followed by the reporters' (``steps``
+        and any extra); what Mesa writes lands among the reporters'. The built-in
+        series are read only when asked for, not at every collect."""
+        return self._view
 
     @model_vars.setter
     def model_vars(self, value: dict[str, list]) -> None:
         self._extra_vars = value
+        self._view = ChainMap(value, _Series(self))  # made once: Mesa reads it every collect
 
     def collect(self, model: mesa.Model) -> None:
-        """Note the period; collect extra reporters the usual way."""
+        """Note the period; Mesa collects the reporters (and notes the time)."""
         self._seen_rows.append(self._rows())
-        if self.model_reporters:
-            super().collect(model)  # appends the time itself
-        else:
-            self._collection_steps.append(model.time)
-            if self.agent_reporters or self.agenttype_reporters:
-                super().collect(model)
+        super().collect(model)
 
     def get_model_vars_dataframe(self) -> pd.DataFrame:
         """One row per collect, one column per series, as Mesa's."""
-        return pd.DataFrame(self.model_vars)
+        return pd.DataFrame(dict(self.model_vars))
+
+
+class _Series(Mapping):
+    """The built-in series as Mesa's lists, each made when it is read."""
+
+    def __init__(self, collector: RecorderCollector) -> None:
+        self._collector = collector
+
+    def __getitem__(self, name: str) -> list:
+        c = self._collector
+        if name not in c._initial:
+            raise KeyError(name)
+        values, first = c._series()[name], c._initial[name]
+        return [first if r == 0 else float(values[r - 1]) for r in c._seen_rows]
+
+    def __iter__(self):
+        return iter(self._collector._initial)
+
+    def __len__(self) -> int:
+        return len(self._collector._initial)

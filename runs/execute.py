@@ -20,7 +20,6 @@ import json
 import math
 import os
 import socket
-import sys
 import time
 import traceback
 from collections.abc import Mapping
@@ -31,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 from pullchain.network.errors import ConfigError
 from pullchain.network.limits import applied
 
-from .plugins import load_plugins
-from .scenarios import Scenario
+from . import plugins as plugin_loader
+from .plugins import Plugin
+from .scenarios import Scenario, load_toml
 from .sweep_file import Run
 
 if TYPE_CHECKING:
@@ -50,8 +50,7 @@ class Task:
     base: Scenario
     runs: list[Run]
     record_every: int
-    imports: list[str]
-    plugins: dict[str, str]
+    plugins: list[Plugin]  # files with their text: a worker needs nothing but this
     limits: dict[str, str] = field(default_factory=dict)  # limits.current() of the driver
     engine: str = "auto"  # batch: a cell's runs in lockstep; agents: one model per run
 
@@ -64,7 +63,8 @@ def run_chunk(task: Task) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     model per run, so each run gets its own row and its own error.
     """
     with applied(task.limits):
-        load_plugins(task.imports, task.plugins)
+        plugin_loader.load_installed()
+        plugin_loader.install(task.plugins)
         cache: dict[tuple, Scenario] = {}
         results: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {}
         groups: dict[tuple, list[Run]] = {}
@@ -283,29 +283,37 @@ def rerun(
     ``scenario.toml``). The model's ``summary()`` equals the row's metrics exactly (a
     tuned row runs at its ``tuned_safety_factor``).
 
-    A sweep folder's manifest holds the source code of the sweep's plug-ins (its
-    ``imports``). That code is executed only with ``trust_code=True``: a folder someone
-    sent you could hold any code. Without it, import the plug-ins yourself first (or
-    pass the flag once you have read them in ``manifest.json``, key ``plugins``).
+    A sweep folder's manifest holds the source code of the sweep's plug-in files. That
+    code is executed only with ``trust_code=True``: a folder someone sent you could hold
+    any code. Without it, load the plug-ins yourself first (``plugins.load``; or pass
+    the flag once you have read them in ``manifest.json``, key ``plugins``); installed
+    plug-ins and plug-in modules are imported by name either way.
     """
     from . import store  # pandas and pyarrow: only the driver and a rerun need them
 
     row = dict(row)
     untrusted: list[str] = []
+    stored: dict[str, Any] | None = None
     if not isinstance(base, Scenario):
         folder = Path(base)
         if folder.is_dir():
             manifest = store.read_manifest(folder)
-            imports, plugins = manifest.get("imports", []), manifest.get("plugins", {})
-            if trust_code:
-                load_plugins(imports, plugins)
-            untrusted = [name for name in imports if name not in sys.modules]
+            recorded = plugin_loader.from_records(manifest.get("plugins", []))
+            plugin_loader.load_installed()
+            files = [p for p in recorded if p.kind == "file"]
+            plugin_loader.install([p for p in recorded if p.kind != "file" or trust_code])
+            loaded = {p.name: p.sha256 for p in plugin_loader.loaded()}
+            untrusted = [p.name for p in files if loaded.get(p.name) != p.sha256]
             text = store.read_text_file(folder / store.SCENARIO, store.SCENARIO)
-            base = Scenario.from_toml(text, (folder / store.SCENARIO).resolve())
+            stored = load_toml(text, store.SCENARIO)
+            stored.pop("plugins", None)  # loaded above from the records, never the folder
+            source = (folder / store.SCENARIO).resolve()
         else:
             base = Scenario.from_file(folder)
     params = json.loads(row["params"]) if isinstance(row.get("params"), str) else {}
     try:
+        if stored is not None:
+            base = Scenario(stored, source)
         scenario = scenario_for(base, params)
         tuned = row.get("tuned_safety_factor")
         if tuned is not None and not math.isnan(float(tuned)):  # a run at its tuned factor
@@ -316,9 +324,10 @@ def rerun(
             raise
         raise ConfigError(
             err.field, err.value,
-            f"{err.expected}; the sweep imported {', '.join(untrusted)}, whose code its "
-            f"{store.MANIFEST} holds: import them first, or pass trust_code=True to run that "
-            "code (pullchain runs no code from a folder unless told to)",
+            f"{err.expected}; the sweep loaded the plug-in files {', '.join(untrusted)}, whose "
+            f"code its {store.MANIFEST} holds: load them first (pullchain.runs.plugins.load), "
+            "or pass trust_code=True to run that code (pullchain runs no code from a folder "
+            "unless told to)",
         ) from None  # fmt: skip
     model.run_model()
     return model

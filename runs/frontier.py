@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from pullchain.network.errors import ConfigError, check_number
-from pullchain.network.limits import check_runs
+from pullchain.network.limits import VALUES, check_runs
 
 from .batch import choose
 from .compare import paired_interval, replication_seeds
@@ -29,6 +29,7 @@ from .service import evaluate
 
 DEFAULT_FACTORS: tuple[float, ...] = tuple(0.25 * i for i in range(13))
 """z = 0, 0.25, ..., 3: from no adaptive safety stock to a 99.9 % normal quantile."""
+FACTORS_EXPECTED = "safety factors: a list 0,0.5,1 or a range START:STOP:STEP"
 METRICS = ("fill_rate", "on_hand_mean", "cost_per_period", "backlog_mean")
 
 
@@ -72,18 +73,20 @@ class Frontier:
 def parse_factors(text: str) -> tuple[float, ...]:
     """Safety factors from the command line: ``0,0.5,1`` or a range ``START:STOP:STEP``."""
     text = text.strip()
+    ranged = ":" in text
     try:
-        if ":" in text:
-            start, stop, step = (float(p) for p in text.split(":"))
-            if step <= 0 or stop < start:
-                raise ValueError
-            count = math.floor((stop - start) / step + 1e-9) + 1
-            return tuple(round(start + i * step, 12) for i in range(count))
-        return tuple(float(p) for p in text.split(","))
+        numbers = tuple(float(p) for p in text.split(":" if ranged else ","))
     except ValueError:
-        raise ConfigError(
-            "--factors", text, "safety factors: a list 0,0.5,1 or a range START:STOP:STEP"
-        ) from None
+        numbers = ()
+    if not ranged and numbers:
+        return numbers
+    start, stop, step = numbers if len(numbers) == 3 else (math.nan,) * 3
+    span = (stop - start) / step if step > 0 else math.nan
+    if not (math.isfinite(start) and math.isfinite(span) and span >= 0):  # inf, a tiny step
+        raise ConfigError("--factors", text, FACTORS_EXPECTED)
+    count = math.floor(span + 1e-9) + 1
+    VALUES.check("--factors", count, shown=text)  # counted before they are listed
+    return tuple(round(start + i * step, 12) for i in range(count))
 
 
 def frontier(

@@ -34,12 +34,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pullchain.agents.policies import POLICIES, OrderingPolicy, Situation
 from pullchain.network.errors import ConfigError, check_number
 from pullchain.network.limits import Limit
-from pullchain.network.regimes import REGIMES, InformationRegime
+from pullchain.network.params import Param
+from pullchain.network.regimes import REGIMES, check_knob
 
 from .scenarios import Scenario
 
@@ -113,16 +114,28 @@ class PlayerOrders(OrderingPolicy):
     saw everything this one saw, and so that it can order for a player who timed
     out. What the firm saw when it decided is kept in ``views`` (one ``View`` a period).
 
-    Args:
-        fallback: the registered policy the computer would play this role with.
-        fallback_params: its parameters.
+    The fallback rule is ``self.fallback``; its name is ``self.fallback_name``.
     """
 
-    def __init__(self, fallback: str = "sterman", fallback_params: dict | None = None) -> None:
-        if fallback == "player":
-            raise ConfigError("policy_params.fallback", fallback, "a rule the computer can play")
-        self.fallback_name = fallback
-        self.fallback = POLICIES.create(fallback, fallback_params, field="policy_params.fallback")
+    params: ClassVar[dict[str, Param]] = {
+        "fallback": Param(
+            "sterman", "the rule the computer plays the role with (a policy other than "
+            "`player`)", unit="name", registry="policy", attr="fallback_name",
+        ),
+        "fallback_params": Param(
+            None, "its parameters", type="dict", unit="table", default_doc="none"
+        ),
+    }  # fmt: skip
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        super().__init__(*args, **params)
+        if self.fallback_name == "player":
+            raise ConfigError(
+                "policy_params.fallback", self.fallback_name, "a rule the computer can play"
+            )
+        self.fallback = POLICIES.create(
+            self.fallback_name, self.fallback_params, field="policy_params.fallback"
+        )
         self.book: dict[int, float] = {}
         self.views: dict[int, View] = {}
 
@@ -245,7 +258,8 @@ class Settings:
         for name in self.rounds:
             if name not in REGIMES:
                 raise ConfigError("rounds", name, "a regime: " + ", ".join(REGIMES))
-        InformationRegime(**dict(self.knobs))  # names the bad knob
+        for knob, value in self.knobs.items():  # each as the regimes that take it check it
+            check_knob(knob, value)
         if self.computer_policy is not None:
             POLICIES.create(self.computer_policy, dict(self.computer_params), "computer_policy")
             if self.computer_policy == "player":

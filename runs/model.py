@@ -28,29 +28,24 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from pullchain.agents import kinds
 from pullchain.agents.consumers import Consumer
-from pullchain.agents.firms import Brand, Distributor, Firm, Retailer, Supplier
+from pullchain.agents.firms import Firm, Supplier
+from pullchain.agents.policies import POLICIES
+from pullchain.agents.safety import SAFETY_PARAMS
 from pullchain.network import limits
 from pullchain.network.builders import default_network
 from pullchain.network.disruptions import Disruptions
 from pullchain.network.errors import ConfigError, check_number
 from pullchain.network.lanes import Lane
 from pullchain.network.regimes import InformationRegime, make_regime
-from pullchain.network.schema import validate_network
+from pullchain.network.schema import node_field, validate_network
 from pullchain.network.topology import Topology
 
 from . import build, metrics
 from .collector import RecorderCollector
 from .recorder import Recorder, values_per_period
 from .streams import STREAM_DEMAND, STREAM_DISRUPTION, STREAM_REGIME, stream
-
-AGENT_CLASSES: dict[str, type[mesa.Agent]] = {
-    "supplier": Supplier,
-    "brand": Brand,
-    "distributor": Distributor,
-    "retailer": Retailer,
-    "consumer": Consumer,
-}
 
 
 class SupplyChainModel(mesa.Model):
@@ -66,7 +61,8 @@ class SupplyChainModel(mesa.Model):
         horizon: stop (``running = False``) after this many periods; None runs on.
         warm_up: periods left out of every summary metric.
         record_consumers: keep per-consumer time series too (firms are always recorded).
-        agent_classes: replace the agent class of a kind, e.g. ``{"retailer": MyRetailer}``.
+        agent_classes: the agent class of a kind whose nodes name none (no ``class``
+            attribute), e.g. ``{"retailer": MyRetailer}`` or ``{"retailer": "perishable"}``.
         disruptions: outages and lead-time spikes, scheduled or random (see
             ``pullchain.network.disruptions``), as a list of dicts.
         rng: seed (int) for every random stream of the run, as in ``mesa.Model``.
@@ -88,7 +84,11 @@ class SupplyChainModel(mesa.Model):
         disruptions: list[Mapping[str, Any]] | None = None,
         rng: int | None = None,
     ) -> None:
-        super().__init__(rng=_check_seed(rng))
+        rng = _check_seed(rng)
+        super().__init__(rng=rng)
+        # The seed every stream of the run derives from: the one given, else one drawn
+        # from Mesa's generator (so a Generator's state reproduces the run too).
+        self.seed: int = rng if isinstance(rng, int) else int(self.rng.integers(2**31 - 1))
         self.horizon = (
             None if horizon is None else check_number("horizon", horizon, minimum=1, integer=True)
         )
@@ -106,13 +106,15 @@ class SupplyChainModel(mesa.Model):
         self.regime = make_regime(regime, **knobs)
         self.network = validate_network(default_network() if network is None else network)
         self.topology = Topology(self.network)
-        self.classes = {**AGENT_CLASSES, **(agent_classes or {})}
+        self.agent_classes = dict(agent_classes or {})
+        self._classes: dict[tuple[str, Any], type] = {}
         self.period = 0
         self.lanes = build.build_lanes(self.network, self.topology)
         self.consumers = self._build_consumers()
         self.firms = self._build_firms()
         self._set_echelon_lead_times()
         self.regime.bind(self.topology, self.stream(STREAM_REGIME))
+        self._give_decision_rights()
         if disruptions is not None and not isinstance(disruptions, list):
             raise ConfigError("disruptions", disruptions, "a list of disruption tables")
         self.disruptions = Disruptions(
@@ -140,10 +142,33 @@ class SupplyChainModel(mesa.Model):
         self.running = True
         self.datacollector.collect(self)
 
+    @classmethod
+    def from_scenario(
+        cls,
+        scenario: Any = None,
+        *,
+        regime: str | None = None,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> SupplyChainModel:
+        """The model of a scenario: a ``Scenario``, a preset name or a .toml file (None:
+        the default preset), under its regime and seed unless ``regime``/``seed`` say
+        otherwise; other keywords go to the model (``record_consumers=False``, ...)."""
+        from .scenarios import Scenario
+
+        if not isinstance(scenario, Scenario):
+            scenario = Scenario.load(scenario)
+        return scenario.model(regime=regime, seed=seed, model_class=cls, **kwargs)
+
+    def agents_of_kind(self, kind: str) -> mesa.AgentSet:
+        """The agents of one kind (``"retailer"``), whatever their classes: Mesa's
+        ``agents_by_type`` keys each exact class, this includes every subclass."""
+        return self.agents.select(lambda agent: agent.kind == kind)
+
     # -- building -------------------------------------------------------------------
     def stream(self, *key: int) -> np.random.Generator:
         """An independent generator for one purpose, derived from the run's seed."""
-        return stream(self._seed, *key)
+        return stream(self.seed, *key)
 
     def _in_lanes(self, node: Hashable) -> list[Lane]:
         return build.in_lanes(self.lanes, self.topology, node)
@@ -151,30 +176,67 @@ class SupplyChainModel(mesa.Model):
     def _out_lanes(self, node: Hashable) -> list[Lane]:
         return build.out_lanes(self.lanes, self.topology, node)
 
+    def agent_class(self, node: Hashable) -> type[mesa.Agent]:
+        """The class that plays ``node``: its ``class`` attribute, else ``agent_classes``
+        for its kind, else the kind's built-in class (``pullchain.agents.kinds``)."""
+        attrs = self.network.nodes[node]
+        kind = attrs["kind"]
+        spec = kinds.class_spec(kind, attrs)
+        field = node_field(node, "class")
+        if spec == kind and kind in self.agent_classes:
+            spec, field = self.agent_classes[kind], f"agent_classes.{kind}"
+        key = (kind, spec)
+        if key not in self._classes:
+            self._classes[key] = kinds.resolve(kind, spec, field)
+        return self._classes[key]
+
+    def _config(self, node: Hashable) -> tuple[type[mesa.Agent], dict[str, Any]]:
+        """The node's class and its checked parameters."""
+        attrs = self.network.nodes[node]
+        cls = self.agent_class(node)
+        return cls, kinds.node_config(attrs["kind"], cls, attrs, node_field(node))
+
     def _build_consumers(self) -> list[Consumer]:
         consumers = []
         for i, node in enumerate(self.topology.consumers):
+            cls, config = self._config(node)
             demand = build.demand_process(self.network, node)
             demand.bind(self.stream(STREAM_DEMAND, i))
-            consumers.append(
-                self.classes["consumer"](
-                    self, node, i, self._in_lanes(node), demand,
-                    backorder=self.network.nodes[node]["backorder"],
-                )
-            )  # fmt: skip
+            consumers.append(cls(self, node, i, self._in_lanes(node), config, demand=demand))
         return consumers
 
+    def _expected_demand(self, node: Hashable) -> float:
+        return build.expected_demand(self.topology, self._means, node)
+
     def _build_firms(self) -> list[Firm]:
-        means = [c.demand_process.mean(0) for c in self.consumers]
+        self._means = [c.demand_process.mean(0) for c in self.consumers]
         firms = []
         for index, node in enumerate(self.topology.firms):
-            kwargs = build.firm_settings(self.network, self.topology, self.lanes, node, means)
-            firms.append(
-                self.classes[self.network.nodes[node]["kind"]](
-                    self, node, index, self._in_lanes(node), self._out_lanes(node), **kwargs
-                )
+            policy, allocation, lead_time = build.firm_rules(
+                self.network, self.topology, self.lanes, node, self._means
             )
+            cls, config = self._config(node)
+            lanes = self._in_lanes(node), self._out_lanes(node)
+            firm = cls(
+                self, node, index, *lanes, config,
+                policy=policy, allocation=allocation, lead_time=lead_time,
+            )  # fmt: skip
+            firms.append(firm)
         return firms
+
+    def _give_decision_rights(self) -> None:
+        """Where the regime gives a firm's replenishment to another (VMI), hand that firm
+        the rule it decides with, primed for the firm it decides for."""
+        for f, m in self.regime.managers.items():
+            firm, manager = self.firms[f], self.firms[m]
+            name, params = self.regime.managed_rule(m, f)
+            # The firm's own service target goes with it (what equal-service tuning sets).
+            own, takes = self.network.nodes[firm.node]["policy_params"], POLICIES.declared(name)
+            params = {**params, **{k: own[k] for k in SAFETY_PARAMS if k in own and k in takes}}
+            rule = POLICIES.create(name, params, field=f"regime ({self.regime.name})")
+            rule.reset(self._expected_demand(firm.node), firm.lead_time)
+            firm.manager = manager
+            manager.manages[f] = rule
 
     def _set_echelon_lead_times(self) -> None:
         """Each firm's L plus the longest L below it: the cover of an echelon policy."""

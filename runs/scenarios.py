@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import inspect
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import tomli_w
 
+from pullchain.agents import kinds
 from pullchain.network import builders
 from pullchain.network.disruptions import parse as parse_disruption
 from pullchain.network.errors import ConfigError, check_number
@@ -42,9 +43,18 @@ from pullchain.network.limits import (
     check_runs,
     check_text,
 )
-from pullchain.network.regimes import REGIMES, InformationRegime
-from pullchain.network.schema import EDGE_DEFAULTS, NODE_DEFAULTS, validate_network
+from pullchain.network.params import Param
+from pullchain.network.regimes import REGIMES, InformationRegime, make_regime, regime_knobs
+from pullchain.network.schema import (
+    EDGE_PARAMS,
+    FIRM_KINDS,
+    NODE_PARAMS,
+    node_field,
+    validate_network,
+)
 from pullchain.network.topology import Topology
+
+from .plugins import Plugin, load_all, merged
 
 if TYPE_CHECKING:
     from .model import SupplyChainModel
@@ -75,10 +85,25 @@ TOP_LEVEL = {
     "kinds",
     "nodes",
     "disruptions",
+    "plugins",
 }
-FIRM_KINDS = ("supplier", "brand", "distributor", "retailer")
-EDGE_FIELDS = {"lead_time", *EDGE_DEFAULTS}
-REGIME_KNOBS = ("share_sales", "share_stock", "delay", "participation")
+EDGE_FIELDS = set(EDGE_PARAMS)
+CONSUMER_LAYER_PARAMS: dict[str, Param] = {
+    "preorder_share": Param(
+        None, "only in `[consumers]`: the share of consumers who pre-order. They get "
+        "`backorder = true` (they wait, up to their `patience`), the others `backorder = "
+        "false` (they buy elsewhere). The pre-orderers are spread evenly in node order (with "
+        "0.5, every second consumer). It replaces `backorder` of the `[consumers]` layer; "
+        "`[kinds.consumer]` and `[nodes]` still override it", type="float", unit="fraction",
+        minimum=0, maximum=1, default_doc="not set (each consumer's `backorder` applies)",
+    ),
+    "label": Param(
+        None, "the name shown in plots and tables, and by which `[nodes]` finds the node. "
+        "Setting one label on every consumer makes them indistinguishable by label",
+        type="str", unit="text", default_doc="set by the builder",
+    ),
+}  # fmt: skip
+"""Fields of the ``[consumers]`` layer beyond a consumer's attributes."""
 
 
 @dataclass
@@ -91,12 +116,16 @@ class Scenario:
 
     data: dict[str, Any]
     source: Path | None = field(default=None, compare=False)
+    plugins: list[Plugin] = field(default_factory=list, init=False, compare=False, repr=False)
+    """The plug-ins its ``plugins`` field loaded (before anything else is checked)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.data, Mapping):
             raise ConfigError("scenario", self.data, "a table of scenario fields")
         check_depth("scenario", self.data)  # before deepcopy recurses into it
         self.data = copy.deepcopy(dict(self.data))
+        folder = self.source.parent if self.source is not None else None
+        self.plugins = load_all(self.data.get("plugins", []), folder, where="plugins")
         self._check()
 
     # -- constructors ---------------------------------------------------------------
@@ -176,9 +205,12 @@ class Scenario:
             set_path(data, path, value)
         return Scenario(data, self.source)
 
-    def resolved(self, **top: Any) -> Scenario:
-        """A copy with top-level fields (seed, steps, regime name ...) written out in full."""
+    def resolved(self, plugins: Sequence[Plugin] = (), **top: Any) -> Scenario:
+        """A copy with top-level fields (seed, steps, regime name ...) written out in full,
+        and ``plugins`` listing its own plug-ins and ``plugins`` (by absolute path or
+        module name), so that the copy runs the same again from anywhere."""
         data = copy.deepcopy(self.data)
+        data.setdefault("name", self.name)  # a copy saved as scenario.toml keeps the name
         for key in ("steps", "warm_up", "seed", "replications"):
             data.setdefault(key, DEFAULTS[key])
         regime = top.pop("regime", None)
@@ -188,6 +220,18 @@ class Scenario:
         if self.source is not None and data["network"].get("builder") == "file":
             # Keep the graph file findable from wherever the resolved copy is written.
             data["network"]["path"] = str(self._network_path())
+        used = merged(self.plugins, plugins)
+        if used:
+            data["plugins"] = [p.spec for p in used]
+        return Scenario(data, self.source)
+
+    def naming_plugins(self) -> Scenario:
+        """A copy whose ``plugins`` name its plug-ins by module name, not by path: for a
+        copy that travels where they are loaded already (a sweep's tasks carry their text)."""
+        if not self.plugins:
+            return self
+        data = copy.deepcopy(self.data)
+        data["plugins"] = [p.name for p in self.plugins]
         return Scenario(data, self.source)
 
     def to_toml(self) -> str:
@@ -211,7 +255,7 @@ class Scenario:
                 if key in consumers and key in accepted and key not in spec:
                     spec[key] = copy.deepcopy(consumers[key])
             G = _call_builder(builder, spec)
-        self._named_nodes = _apply_overrides(G, self.data)
+        _apply_overrides(G, self.data)
         G = validate_network(G)
         if "safety_factor" in self.data:
             apply_safety_factor(G, self.data["safety_factor"])
@@ -220,15 +264,13 @@ class Scenario:
     def regime(self, name: str | None = None) -> InformationRegime:
         """The information regime, by the scenario's name or ``name``, with its knobs.
 
-        ``opaque`` ignores the knobs: it is the push baseline, where nothing is shared.
+        A regime takes the knobs it declares; the others are still checked. ``opaque``
+        declares none: it is the push baseline, where nothing is shared.
         """
         section = dict(self.data.get("regime", {}))
         preset = name or section.pop("name", "opaque")
         section.pop("name", None)
-        InformationRegime(**section)  # check the knobs even where they do not apply
-        if preset == "opaque":
-            section = {}
-        return REGIMES.create(preset, section, field="regime")
+        return make_regime(preset, **section)
 
     @property
     def shared_regime(self) -> str:
@@ -237,20 +279,28 @@ class Scenario:
         return "transparent" if name == "opaque" else name
 
     def model(
-        self, *, regime: str | None = None, seed: int | None = None, **kwargs: Any
+        self,
+        *,
+        regime: str | None = None,
+        seed: int | None = None,
+        model_class: type[SupplyChainModel] | None = None,
+        **kwargs: Any,
     ) -> SupplyChainModel:
-        """A ``SupplyChainModel`` for this scenario (``regime``/``seed`` override it)."""
+        """A ``SupplyChainModel`` (or ``model_class``) for this scenario; ``regime`` and
+        ``seed`` override the scenario's."""
         try:
-            return self._model(regime, seed, **kwargs)
+            return self._model(regime, seed, model_class, **kwargs)
         except LimitError as err:  # the model's horizon is the scenario's steps
             if err.field != "horizon":
                 raise
             raise LimitError("steps", self.steps, err.limit, err.amount, derived=True) from None
 
-    def _model(self, regime: str | None, seed: int | None, **kwargs: Any) -> SupplyChainModel:
+    def _model(
+        self, regime: str | None, seed: int | None, model_class: type | None, **kwargs: Any
+    ) -> SupplyChainModel:
         from .model import SupplyChainModel  # Mesa is slow to import: only when a run needs it
 
-        return SupplyChainModel(
+        return (model_class or SupplyChainModel)(
             self.network(),
             regime=self.regime(regime),
             horizon=self.steps,
@@ -299,7 +349,6 @@ class Scenario:
         # Every run records at least its firms in every period (consumers: see model()).
         values = values_per_period(firms, G.number_of_nodes() - firms, consumers_too=False)
         check_recording("steps", data["steps"], data["steps"], values)
-        self._check_names(G)
         check_components(G)
         self.regime()
         self._check_disruptions(G)
@@ -323,30 +372,35 @@ class Scenario:
         section = self.data.get("regime", {})
         if not isinstance(section, dict):
             raise ConfigError("regime", section, "a [regime] table")
-        _no_unknown("regime", section, {"name", *REGIME_KNOBS})
+        _no_unknown("regime", section, {"name", *regime_knobs()})
         if "name" in section and section["name"] not in REGIMES:
             raise ConfigError("regime.name", section["name"], "one of " + ", ".join(REGIMES))
 
     def _check_layers(self) -> None:
+        """The layers' shape; their fields are checked against the classes of the nodes
+        they reach when the network is built (``_apply_overrides``)."""
         data = self.data
         _table(data, "edges")
         _no_unknown("edges", data.get("edges", {}), EDGE_FIELDS)
         _table(data, "consumers")
         consumers = data.get("consumers", {})
-        _no_unknown("consumers", consumers, {*NODE_DEFAULTS["consumer"], "label", "preorder_share"})
         if "preorder_share" in consumers:
-            consumers["preorder_share"] = check_number(
-                "consumers.preorder_share", consumers["preorder_share"], minimum=0, maximum=1
+            share = CONSUMER_LAYER_PARAMS["preorder_share"]
+            consumers["preorder_share"] = share.check(
+                "consumers.preorder_share", consumers["preorder_share"]
             )
-        firm_fields = {k for kind in FIRM_KINDS for k in NODE_DEFAULTS[kind]}
         _table(data, "firms")
-        _no_unknown("firms", data.get("firms", {}), firm_fields)
+        if "class" in data.get("firms", {}):
+            raise ConfigError(
+                "firms.class", data["firms"]["class"],
+                "a class per kind ([kinds.retailer] class = ...) or per node: a class plays "
+                "one kind of firm",
+            )  # fmt: skip
         _table(data, "kinds")
         for kind, attrs in data.get("kinds", {}).items():
-            if kind not in NODE_DEFAULTS:
-                raise ConfigError(f"kinds.{kind}", attrs, "a kind: " + ", ".join(NODE_DEFAULTS))
+            if kind not in NODE_PARAMS:
+                raise ConfigError(f"kinds.{kind}", attrs, "a kind: " + ", ".join(NODE_PARAMS))
             _table(data["kinds"], kind, f"kinds.{kind}")
-            _no_unknown(f"kinds.{kind}", attrs, {*NODE_DEFAULTS[kind], "label"})
         _table(data, "nodes")
         for key in data.get("nodes", {}):
             _table(data["nodes"], key, f'nodes."{key}"')
@@ -354,7 +408,7 @@ class Scenario:
         layers += [(f"kinds.{k}", v) for k, v in data.get("kinds", {}).items()]
         layers += [(f'nodes."{k}"', v) for k, v in data.get("nodes", {}).items()]
         for where, attrs in layers:
-            for key in ("demand_params", "policy_params"):
+            for key in ("demand_params", "policy_params", "allocation_params"):
                 if key in attrs and not isinstance(attrs[key], dict):
                     raise ConfigError(f"{where}.{key}", attrs[key], "a table of parameters")
             if "label" in attrs and not isinstance(attrs["label"], str):
@@ -368,12 +422,6 @@ class Scenario:
         topology = Topology(G)
         for i, spec in enumerate(specs):
             parse_disruption(spec, topology, f"disruptions[{i}]")
-
-    def _check_names(self, G: nx.DiGraph) -> None:
-        """Each ``[nodes]`` entry sets only attributes of its node's kind."""
-        for key, attrs in self.data.get("nodes", {}).items():
-            kind = G.nodes[self._named_nodes[key]]["kind"]
-            _no_unknown(f'nodes."{key}"', attrs, {*NODE_DEFAULTS[kind], "label"})
 
 
 DEFAULTS: dict[str, Any] = {"steps": 100, "warm_up": 20, "seed": 1, "replications": 10}
@@ -400,7 +448,7 @@ def takes_safety_factor(policy: str) -> bool:
 
     if policy not in POLICIES:
         return False
-    return "safety_factor" in inspect.signature(POLICIES.get(policy)).parameters
+    return "safety_factor" in POLICIES.declared(policy)
 
 
 SAFETY_TARGETS = ("safety_factor", "service_level", "fill_rate")
@@ -424,18 +472,26 @@ def apply_safety_factor(G: nx.DiGraph, z: float) -> list[Any]:
 
 
 def check_components(G: nx.DiGraph) -> None:
-    """Every policy, allocation rule and demand process in ``G`` exists and takes its params."""
+    """Every agent class, policy, allocation rule and demand process in ``G`` exists and
+    takes its parameters."""
     from pullchain.agents.allocation import ALLOCATIONS
     from pullchain.agents.demand import DEMANDS
     from pullchain.agents.policies import POLICIES
 
     for node, attrs in G.nodes(data=True):
         field = f"node {node!r}"
-        if attrs["kind"] == "consumer":
+        kind = attrs["kind"]
+        spec = kinds.class_spec(kind, attrs)
+        if spec != kind:  # a class of a researcher's: its own attributes too
+            cls = kinds.resolve(kind, spec, f"{field}.class")
+            kinds.node_config(kind, cls, attrs, field)
+        if kind == "consumer":
             DEMANDS.create(attrs["demand"], attrs["demand_params"], f"{field}.demand_params")
         else:
             POLICIES.create(attrs["policy"], attrs["policy_params"], f"{field}.policy")
-            ALLOCATIONS.create(attrs["allocation"], {}, f"{field}.allocation")
+            ALLOCATIONS.create(
+                attrs["allocation"], attrs["allocation_params"], f"{field}.allocation"
+            )
 
 
 def _table(data: dict, key: str, where: str | None = None) -> None:
@@ -501,27 +557,71 @@ def _resolve_names(G: nx.DiGraph, nodes: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _apply_overrides(G: nx.DiGraph, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Set attributes in layers: edges, consumers, firms, kinds, nodes; return the named nodes."""
+    """Set attributes in layers: edges, consumers, firms, kinds, nodes; return the named nodes.
+
+    A layer's field reaches the nodes whose class declares it (``capacity`` only
+    producers, a class's own field only the nodes that class plays); a field no node
+    reached could take is an error naming it, and so is a ``[nodes]`` field its node's
+    class does not declare.
+    """
     named = _resolve_names(G, data.get("nodes", {}))  # before any layer relabels a node
     for u, v in G.edges:
         if G.nodes[v]["kind"] != "consumer":
             G.edges[u, v].update(copy.deepcopy(data.get("edges", {})))
     consumers = dict(data.get("consumers", {}))
     share = consumers.pop("preorder_share", None)
+    firm = data.get("firms", {})
+    by_kind = data.get("kinds", {})
+    by_node = {named[key]: (key, attrs) for key, attrs in data.get("nodes", {}).items()}
+    fields = _node_fields(G, consumers, by_kind, by_node)
+    _check_layer_fields(G, fields, consumers, firm, by_kind)
     preorders = _preorderers(G, share) if share is not None else None
     for node, kind in G.nodes(data="kind"):
         attrs = G.nodes[node]
-        if kind == "consumer":
-            attrs.update(copy.deepcopy(consumers))
-            if preorders is not None:  # pre-orderers wait (up to their patience); others leave
-                attrs["backorder"] = node in preorders
-        else:
-            firm = data.get("firms", {})
-            attrs.update({k: copy.deepcopy(v) for k, v in firm.items() if k in NODE_DEFAULTS[kind]})
-        attrs.update(copy.deepcopy(data.get("kinds", {}).get(kind, {})))
-    for key, attrs in data.get("nodes", {}).items():
-        G.nodes[named[key]].update(copy.deepcopy(attrs))
+        mine = fields[node]
+        layers = [consumers] if kind == "consumer" else [firm]
+        for layer in [*layers, by_kind.get(kind, {})]:
+            attrs.update({k: copy.deepcopy(v) for k, v in layer.items() if k in mine})
+            if layer is consumers and preorders is not None:
+                attrs["backorder"] = node in preorders  # pre-orderers wait; others leave
+    for node, (key, attrs) in by_node.items():
+        _no_unknown(f'nodes."{key}"', attrs, fields[node])
+        G.nodes[node].update(copy.deepcopy(attrs))
     return named
+
+
+def _node_fields(
+    G: nx.DiGraph, consumers: Mapping, by_kind: Mapping, by_node: Mapping
+) -> dict[Any, set[str]]:
+    """The fields each node takes: those of the class the layers give it, and ``label``."""
+    out = {}
+    for node, kind in G.nodes(data="kind"):
+        spec, where = kinds.class_spec(kind, G.nodes[node]), node_field(node, "class")
+        layers = [("consumers", consumers)] if kind == "consumer" else []
+        layers.append((f"kinds.{kind}", by_kind.get(kind, {})))
+        if node in by_node:
+            layers.append((f'nodes."{by_node[node][0]}"', by_node[node][1]))
+        for path, layer in layers:
+            if "class" in layer:
+                spec, where = layer["class"], f"{path}.class"
+        out[node] = {*kinds.node_params(kind, spec, where), "label", "class"}
+    return out
+
+
+def _check_layer_fields(
+    G: nx.DiGraph, fields: Mapping, consumers: Mapping, firm: Mapping, by_kind: Mapping
+) -> None:
+    """Every field of ``[consumers]``, ``[firms]`` and ``[kinds.*]`` is one some node
+    it reaches (or its kind's own class) takes: anything else is a typo."""
+    known: dict[str, set[str]] = {k: {*NODE_PARAMS[k], "label", "class"} for k in NODE_PARAMS}
+    for node, kind in G.nodes(data="kind"):
+        known[kind] |= fields[node]
+    for kind, table in by_kind.items():
+        if "class" in table:
+            known[kind] |= set(kinds.node_params(kind, table["class"], f"kinds.{kind}.class"))
+        _no_unknown(f"kinds.{kind}", table, known[kind])
+    _no_unknown("consumers", consumers, known["consumer"])
+    _no_unknown("firms", firm, set().union(*(known[k] for k in FIRM_KINDS)) - {"class", "label"})
 
 
 def _preorderers(G: nx.DiGraph, share: float) -> set[Any]:

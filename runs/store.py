@@ -252,10 +252,12 @@ def manifest_problem(manifest: Any) -> str | None:
         value = spec.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             return f"spec.{key} is {value!r}, not an integer >= {minimum}"
-    if not isinstance(manifest.get("imports", []), list) or not isinstance(
-        manifest.get("plugins", {}), dict
+    plugins = manifest.get("plugins", [])
+    if not isinstance(plugins, list) or not all(
+        isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("kind"), str)
+        for p in plugins
     ):
-        return "imports or plugins of the wrong type"
+        return "plugins is not a list of plug-in records (name, kind, ...)"
     runs = manifest.get("runs", 0)
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 0:
         return f"runs is {runs!r}, not a count"

@@ -5,7 +5,7 @@ regime in every replication, and writes one row per run to Parquet as chunks of 
 finish (``pullchain.runs.store``). The parts, one job each:
 
 - ``sweep_file``: parsing and checking the sweep file (``load_sweep``, ``parse_sweep``);
-- ``plugins``: the modules a sweep imports, sent to every worker;
+- ``plugins``: the plug-ins a sweep loads, sent to every worker with their text;
 - ``execute``: one run to one results row (``execute``, ``run_chunk``, ``rerun``);
 - ``backends``: in-process, local processes, or a Dask scheduler;
 - this module: the driver (``run_sweep``): the folder, the manifest, resuming.
@@ -36,7 +36,7 @@ from typing import Any
 from pullchain.network import limits
 from pullchain.network.errors import ConfigError
 
-from . import __version__, store
+from . import __version__, plugins, store
 from .backends import Chunk, make_backend
 from .batch import choose
 from .execute import Task, rerun
@@ -197,12 +197,12 @@ def manifest(sweep: Sweep) -> dict[str, Any]:
         except PackageNotFoundError:
             packages[name] = None
     return {
-        "format": 1,
+        "format": 2,
         "sweep_file": str(sweep.source) if sweep.source else None,
         "sweep_text": sweep.text,
         "spec": sweep.spec(),
-        "imports": sweep.imports,
-        "plugins": sweep.plugins,
+        "plugins": [p.record() | {"text": p.text} for p in sweep.plugins],
+        "installed": [p.record() for p in plugins.load_installed()],
         "runs": sweep.n_runs,
         "cells": sweep.n_cells,
         "pullchain": __version__,
@@ -286,7 +286,7 @@ def _run_locked(
             (out / store.TIMESERIES).mkdir(exist_ok=True)
         say(f"sweep {sweep.name}: {sweep.describe()}"
             + (f", {outcome.done_before} already done" if outcome.done_before else "")
-            + f"; running {n_todo} on {outcome.backend}")  # fmt: skip
+            + f"; running {n_todo} {outcome.backend}")  # fmt: skip
         tuned = sweep.tunes  # then a chunk is one cell and regime: tuned, written, resumed whole
         per_cell = len(sweep.regimes) * sweep.replications
         chunks = (
@@ -298,10 +298,7 @@ def _run_locked(
         settings = limits.current()  # the limits the user raised travel to every worker
 
         def make_task(some: list[Run]) -> Task:
-            return Task(
-                sweep.base, some, sweep.record_every, sweep.imports, sweep.plugins, settings,
-                engine,
-            )  # fmt: skip
+            return Task(sweep.base, some, sweep.record_every, sweep.plugins, settings, engine)
 
         start = time.perf_counter()
         bar = progress(n_todo) if progress else contextlib.nullcontext()

@@ -19,7 +19,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pullchain.network.errors import ConfigError, check_number
 from pullchain.network.limits import VALUES, check_divisor, check_runs, check_values
 
-from .plugins import load_imports
+from .plugins import Plugin, load_all, merged
 from .scenarios import Scenario, load_toml, read_text
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 
 SWEEP_FIELDS = {"scenario", "description", "regimes", "replications", "seed", "parameters", "set",
-                "record", "imports", "service"}  # fmt: skip
+                "record", "plugins", "service"}  # fmt: skip
 RECORD_FIELDS = {"timeseries", "every"}
 RANGE_FIELDS = {"start", "stop", "num", "step"}
 NOT_PARAMETERS = {
@@ -75,8 +75,7 @@ class Sweep:
     replications: int
     seed: int
     record_every: int  # 0: no time series
-    imports: list[str] = field(default_factory=list)
-    plugins: dict[str, str] = field(default_factory=dict)  # module name -> source text
+    plugins: list[Plugin] = field(default_factory=list)  # the sweep's, its scenario's, --plugin
 
     def cells(self) -> Iterator[dict[str, Any]]:
         """Every combination of the parameter values, the first parameter varying slowest,
@@ -131,11 +130,7 @@ class Sweep:
             "replications": self.replications,
             "seed": self.seed,
             "record": {"timeseries": self.record_every > 0, "every": self.record_every},
-            "imports": {
-                name: hashlib.sha256(text.encode()).hexdigest()[:16]
-                for name, text in self.plugins.items()
-            }
-            | {name: "module" for name in self.imports if name not in self.plugins},
+            "plugins": {p.name: p.identity() for p in self.plugins},
         }
 
     @property
@@ -163,21 +158,24 @@ def run_key(params: Mapping[str, Any], regime: str, replication: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read and check a sweep file."""
+def load_sweep(path: str | Path, plugins: Sequence[Plugin] = ()) -> Sweep:
+    """Read and check a sweep file; ``plugins`` are loaded already (``--plugin``)."""
     path = Path(path)
-    return parse_sweep(read_text("sweep", path, "an existing sweep .toml file"), path.resolve())
+    text = read_text("sweep", path, "an existing sweep .toml file")
+    return parse_sweep(text, path.resolve(), plugins)
 
 
-def parse_sweep(text: str, source: Path | None = None) -> Sweep:
+def parse_sweep(text: str, source: Path | None = None, plugins: Sequence[Plugin] = ()) -> Sweep:
     """Check a sweep file's text; every problem is a ConfigError naming the field."""
     data = load_toml(text, str(source or "sweep"))
+    if "imports" in data:
+        raise ConfigError("imports", data["imports"], "plugins = [...] (the field's new name)")
     for key in data:
         if key not in SWEEP_FIELDS:
             raise ConfigError(key, data[key], "a sweep field: " + ", ".join(sorted(SWEEP_FIELDS)))
     folder = source.parent if source else Path.cwd()
 
-    imports, plugins = load_imports(data.get("imports", []), folder)
+    own = load_all(data.get("plugins", []), folder, where="plugins")
 
     ref = data.get("scenario", "default")
     if not isinstance(ref, str) or not ref:
@@ -193,7 +191,8 @@ def parse_sweep(text: str, source: Path | None = None) -> Sweep:
         if "service" in fixed:
             raise ConfigError("service", data["service"], "service set once (here or in [set])")
         base = base.with_overrides({"service": data["service"]})
-    base = base.resolved()
+    # Its plug-ins by module name: workers load them from the text the tasks carry.
+    base = base.resolved().naming_plugins()
 
     regimes = _regimes(data.get("regimes", ["opaque", base.shared_regime]), base)
     replications = check_number(
@@ -254,8 +253,7 @@ def parse_sweep(text: str, source: Path | None = None) -> Sweep:
         replications=replications,
         seed=seed,
         record_every=every if timeseries else 0,
-        imports=imports,
-        plugins=plugins,
+        plugins=merged(plugins, own, base.plugins),
     )
 
 

@@ -67,3 +67,12 @@ def run_engine(
         warm_up=warm_up, record_consumers=record_consumers,
     ).run()  # fmt: skip
     return ReplicationView(batch, 0)
+
+
+def meddle(firm) -> None:
+    """After ``firm`` has ordered in period 5, change data a regime may keep private: its
+    stock, and the till's record of consumer sales (the no-leak tests' perturbation)."""
+    if firm.model.period == 5:
+        firm.on_hand += 50.0
+        board = firm.model.regime.board
+        board.pos[5 % board.depth] += 30.0

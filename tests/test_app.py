@@ -981,3 +981,34 @@ def test_the_service_control_rebuilds_the_chains_tuned(monkeypatch):
     assert session.error.value is None
     assert session.pair.value.factors == {"opaque": 0.5, "transparent": 0.5}
     assert session.pair.value.service == 0.97
+
+
+# -- the regime choice and its knobs, drawn from the declarations ------------------------------
+def test_controls_are_read_from_the_declarations():
+    from pullchain.runs.app_controls import regime_controls, shared_regimes
+
+    assert shared_regimes() == ["transparent", "vmi"]  # every registered regime but opaque
+    by_name = {c.name: c for c in regime_controls("transparent")}
+    assert by_name["share_sales"].kind == "checkbox" and by_name["share_sales"].value is True
+    assert (by_name["delay"].minimum, by_name["delay"].maximum) == (0, 12)  # no max: a span
+    assert by_name["participation"].kind == "slider" and by_name["participation"].step == 0.05
+    vmi = {c.name: c for c in regime_controls("vmi")}
+    assert vmi["band"].kind == "select" and vmi["band"].choices == ("min_max", "order_up_to")
+    assert vmi["window"].integer and vmi["window"].minimum == 1
+    assert vmi["max_cover"].kind == "number"  # unbounded above: typed, not slid
+    assert regime_controls("opaque") == []
+
+
+def test_the_regime_against_opaque_is_a_choice_with_its_own_knobs():
+    rc, session = render()
+    assert widget(rc, v.Select, "Regime set against opaque").v_model == "transparent"
+    widget(rc, v.Select, "Regime set against opaque").v_model = "vmi"
+    assert session.controls.value.regime == "vmi"
+    labels = [w.label for w in rc.find(v.Select).widgets]
+    assert "band" in labels  # vmi's own knob, drawn from its declaration
+    assert not [w for w in rc.find(v.Checkbox).widgets if w.label.startswith("share")]
+    widget(rc, v.Select, "band").v_model = "min_max"
+    assert dict(session.controls.value.knobs) == {"band": "min_max"}
+    click(rc, "Reset")
+    pair = session.pair.value
+    assert pair.regimes == ("opaque", "vmi") and pair.models["vmi"].regime.band == "min_max"

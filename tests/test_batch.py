@@ -26,6 +26,7 @@ from pullchain.agents.forecasts import FORECASTS, Naive
 from pullchain.agents.policies import POLICIES, BaseStock
 from pullchain.network.builders import beer_game, serial_chain
 from pullchain.network.errors import ConfigError
+from pullchain.network.params import with_defaults
 from pullchain.network.regimes import REGIMES, InformationRegime, make_regime
 from pullchain.network.sums import PairwiseSum, fsum_rows, ordered_sum, ordered_sum_rows
 from pullchain.runs import batch, metrics
@@ -150,7 +151,7 @@ class Nosy(InformationRegime):
 
 
 class LatePOS(InformationRegime):  # only its defaults differ: the batch engine covers it
-    defaults: ClassVar[dict] = {**InformationRegime.defaults, "share_sales": True, "delay": 2}
+    params: ClassVar[dict] = with_defaults(InformationRegime.params, share_sales=True, delay=2)
 
 
 class MyRetailer(Retailer):
@@ -205,8 +206,13 @@ def test_each_unsupported_feature_runs_on_the_agent_model_with_one_line(feature,
 
 def test_a_replaced_agent_class_is_not_covered():
     why = batch.unsupported(serial_chain(3), agent_classes={"retailer": MyRetailer})
-    assert why == "agent class MyRetailer for retailers"
+    assert why == "agent class MyRetailer for node 1 (retailer)"
     assert batch.unsupported(serial_chain(3), agent_classes={"retailer": Retailer}) is None
+    G = serial_chain(3)
+    G.nodes[2]["class"] = "pullchain.agents.firms:Distributor"  # the built-in, by its path
+    assert batch.unsupported(G) is None
+    G.nodes[1]["class"] = "tests.test_batch:MyRetailer"  # a node's own class, as a scenario sets
+    assert batch.unsupported(G) == "agent class MyRetailer for node 1 (retailer)"
 
 
 def test_a_regime_that_only_changes_defaults_is_covered(registered):
@@ -322,3 +328,11 @@ def test_a_batch_draws_smaller_demand_blocks_rather_than_split(monkeypatch):
     size, block = batch.plan(network, regimes, scenario.steps, len(runs))
     assert size == len(runs) and block < 256  # one batch, blocks of fewer periods
     assert [p.summary for p in batch.run_batch(scenario, runs)] == [w.summary for w in whole]
+
+
+def test_vmi_runs_on_the_agent_model_and_says_why():
+    scenario = Scenario.preset("default").with_overrides({"steps": 30, "warm_up": 5})
+    said: list[str] = []
+    assert batch.choose("auto", scenario, ("opaque", "vmi"), said.append) == "agents"
+    assert len(said) == 1 and "information regime 'vmi' (VendorManaged." in said[0]
+    assert batch.choose("auto", scenario, ("opaque", "transparent"), said.append) == "batch"

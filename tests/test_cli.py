@@ -29,6 +29,16 @@ def test_help_on_every_command_has_examples():
             assert "examples:" in result.stdout
 
 
+def test_no_command_help_shows_a_doubled_percent_sign():
+    from pullchain.runs.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # argparse keeps them only here
+    for name, command in commands.items():
+        text = command.format_help()  # a raw description is printed as written: 95%% stays
+        assert "%%" not in text, name
+
+
 def test_scenarios_lists_and_shows_the_presets():
     listed = pullchain("scenarios")
     assert listed.returncode == 0
@@ -174,3 +184,15 @@ def test_the_comparison_figure_has_its_four_panels():
     colors = [to_hex(line.get_color()) for line in orders.get_lines()]
     assert colors[1:] == list(TIER_COLORS[:4])
     assert figure.axes[0].get_ylim() == figure.axes[1].get_ylim()  # one scale for both
+
+
+def test_params_prints_the_declared_reference_tables(capsys):
+    from pullchain.runs import cli
+
+    assert cli.main(["params", "regimes"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| regime | parameter |") and "`vmi`" in out and "`band`" in out
+    assert cli.main(["params"]) == 0
+    assert "## agent-classes" in capsys.readouterr().out
+    assert cli.main(["params", "nonsense"]) == 2
+    assert "one of firms, consumers" in capsys.readouterr().err

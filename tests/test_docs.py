@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from pullchain.agents import ALLOCATIONS, DEMANDS, FORECASTS, POLICIES
-from pullchain.network import REGIMES, InformationRegime
+from pullchain.network.params import declared
+from pullchain.network.regimes import regime_knobs
 from pullchain.network.schema import EDGE_DEFAULTS, NODE_DEFAULTS
+from pullchain.runs import reference
 from pullchain.runs.scenarios import (
     BUILDERS,
     DEFAULTS,
-    REGIME_KNOBS,
     TOP_LEVEL,
     Scenario,
     preset_names,
@@ -23,13 +23,7 @@ from pullchain.runs.scenarios import (
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "scenarios.md"
 TEXT = DOC.read_text(encoding="utf-8")
-REGISTRIES = {
-    "policy": POLICIES,
-    "forecast": FORECASTS,
-    "demand": DEMANDS,
-    "allocation": ALLOCATIONS,
-    "regime": REGIMES,
-}
+REGISTRIES = reference._registries()  # every registry, its built-in classes loaded
 
 
 def _cells(text: str) -> set[str]:
@@ -49,12 +43,6 @@ CELLS = _cells(TEXT)
 def documented(name: str) -> bool:
     """``name`` appears as `name` in backticks or as a whole table cell."""
     return f"`{name}`" in TEXT or name in CELLS
-
-
-def _params(cls: type) -> list[str]:
-    """Constructor keyword parameters of a registered class."""
-    skip = {"self", "args", "kwargs", "knobs"}
-    return [p for p in inspect.signature(cls).parameters if p not in skip]
 
 
 def test_the_table_reader_sees_tables_and_backticks():
@@ -83,9 +71,7 @@ def test_every_top_level_field_and_its_default_is_documented():
 
 
 def test_every_regime_knob_is_documented():
-    knobs = {*REGIME_KNOBS, *InformationRegime.defaults}
-    for cls_name in REGIMES:
-        knobs |= set(REGIMES.get(cls_name).defaults)
+    knobs = set(regime_knobs())
     missing = [k for k in knobs if not documented(k)]
     assert not missing
 
@@ -111,41 +97,26 @@ def test_builder_defaults_in_the_docs_match_the_signatures(builder):
         assert f"`{shown}`" in row, f"{builder}.{name}: default {shown} not in row {row}"
 
 
+def test_the_generated_tables_are_current():
+    """The reference tables are written from the declarations: regenerate them with
+    ``python -m pullchain.runs.reference docs/scenarios.md`` after changing one."""
+    assert reference.render(TEXT) == TEXT, (
+        "run: python -m pullchain.runs.reference docs/scenarios.md"
+    )
+
+
+def builtins(registry) -> list[str]:
+    """pullchain's own names (a plug-in a test loaded is none of the docs' business)."""
+    return [n for n in registry if registry.get(n).__module__.startswith("pullchain.")]
+
+
 @pytest.mark.parametrize("what", sorted(REGISTRIES))
 def test_every_registered_name_and_parameter_is_documented(what):
     registry = REGISTRIES[what]
-    for name in registry:
+    for name in builtins(registry):
         assert documented(name), f"{what} {name!r} is not documented"
-        missing = [p for p in _params(registry.get(name)) if not documented(p)]
+        missing = [p for p in declared(registry.get(name)) if not documented(p)]
         assert not missing, f"parameters of {what} {name!r} missing: {missing}"
-
-
-@pytest.mark.parametrize("what", ["policy", "forecast", "demand"])
-def test_registered_parameter_defaults_match_the_docs(what):
-    """Rows of the registered-name tables give each constructor default."""
-    registry = REGISTRIES[what]
-    heading = {"policy": "Ordering policies", "forecast": "Forecasts", "demand": "Demand processes"}
-    section = TEXT.split(f"### {heading[what]}", 1)[1].split("\n### ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("|")]
-    for name in registry:
-        start = next(i for i, r in enumerate(rows) if r.startswith(f"| `{name}` |"))
-        block = [rows[start]]
-        for r in rows[start + 1 :]:
-            if not r.startswith("| |"):
-                break
-            block.append(r)
-        for pname, param in inspect.signature(registry.get(name)).parameters.items():
-            if param.default is inspect.Parameter.empty or param.default is None:
-                continue
-            row = next(r for r in block if f"| `{pname}` |" in r)
-            default = param.default
-            if isinstance(default, tuple):
-                shown = str(list(default))
-            elif isinstance(default, str):
-                shown = f'"{default}"'
-            else:
-                shown = str(default)
-            assert f"`{shown}`" in row, f"{what} {name}.{pname}: {shown} not in {row}"
 
 
 @pytest.mark.parametrize("name", preset_names())
@@ -174,3 +145,19 @@ def test_the_worked_example_parses_builds_and_steps(tmp_path):
         model = scenario.model(regime=regime)
         for _ in range(3):
             model.step()
+
+
+def test_extending_names_every_example_plugin_and_pastes_current_output():
+    from pullchain.runs import plugins
+
+    root = DOC.parent.parent
+    extending = (root / "docs" / "extending.md").read_text(encoding="utf-8")
+    readme = (root / "examples" / "README.md").read_text(encoding="utf-8")
+    files = sorted(p.name for p in (root / "examples" / "plugins").glob("*.py"))
+    assert files == ["noisy_pos.py", "perishable.py", "pout.py", "switching.py"]
+    for name in files:
+        assert f"`{name}`" in extending and f"`{name}`" in readme, name
+    with plugins.scoped():  # the agent-classes table as `pullchain params` prints it now
+        plugins.load_all([str(root / "examples" / "plugins" / f)
+                          for f in ("switching.py", "perishable.py")])  # fmt: skip
+        assert reference.agent_classes() in extending

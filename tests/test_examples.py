@@ -21,12 +21,12 @@ from pullchain.agents.firms import Retailer
 from pullchain.agents.forecasts import FORECASTS, ExponentialSmoothing
 from pullchain.agents.policies import POLICIES, Situation
 from pullchain.network.builders import layered_network, serial_chain
-from pullchain.network.regimes import REGIMES, Observation
+from pullchain.network.regimes import Observation
+from pullchain.runs import plugins
 from pullchain.runs.model import SupplyChainModel
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-REGISTRIES = {"policy": POLICIES, "forecast": FORECASTS, "demand": DEMANDS, "regime": REGIMES}
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +36,9 @@ def ext():
         "pullchain_example_custom_policy", EXAMPLES / "custom_policy.py"
     )
     module = importlib.util.module_from_spec(spec)
-    try:
+    with plugins.scoped():  # what it registers (and the plug-in it loads) is forgotten after
         spec.loader.exec_module(module)
         yield module
-    finally:
-        for what, name in getattr(module, "REGISTERED", {}).items():
-            REGISTRIES[what].unregister(name)
 
 
 def run_script(*args: str) -> str:
@@ -56,7 +53,7 @@ def run_script(*args: str) -> str:
 def test_custom_policy_script_prints_the_comparison():
     out = run_script("examples/custom_policy.py")
     assert re.search(r"scenario\s+regime\s+bw1\s+bw2\s+bw3\s+bw4\s+total cost", out)
-    for scenario in ("serial, order_up_to", "serial, smoothed_order_up_to", "layered, POUT"):
+    for scenario in ("serial, order_up_to", "serial, proportional_out", "layered, POUT"):
         for regime in ("opaque", "pos_delayed"):
             assert re.search(rf"^{re.escape(scenario)}.*\s{regime}\s+\d", out, re.M), (
                 scenario,
@@ -84,10 +81,10 @@ def test_beer_game_script_prints_stages_and_plots(tmp_path):
 
 
 # -- (a) the ordering rule --------------------------------------------------------------------
-def test_smoothed_order_up_to_follows_its_formula_by_hand(ext):
+def test_proportional_out_follows_its_formula_by_hand(ext):
     policy = POLICIES.create(
-        "smoothed_order_up_to",
-        {"adjustment_time": 4, "forecast": "moving_average", "forecast_params": {"window": 5}},
+        "proportional_out",
+        {"ti": 4, "forecast": "moving_average", "forecast_params": {"window": 5}},
     )
     policy.reset(10.0, lead_time=3)
     s = Situation(lead_time=3)
@@ -122,14 +119,14 @@ def ordered(network, periods: int = 80, **kwargs) -> np.ndarray:
 ES = {"forecast": "exponential_smoothing", "forecast_params": {"alpha": 0.3}}
 
 
-def test_smoothed_order_up_to_with_ti_1_is_order_up_to(ext):
+def test_proportional_out_with_ti_1_is_order_up_to(ext):
     plain = ordered(textbook_chain("order_up_to", {"forecast": "exponential_smoothing"}))
-    pout = ordered(textbook_chain("smoothed_order_up_to", {"adjustment_time": 1, **ES}))
+    pout = ordered(textbook_chain("proportional_out", {"ti": 1, **ES}))
     np.testing.assert_allclose(pout, plain, rtol=1e-9, atol=1e-9)
 
 
-def test_smoothed_order_up_to_in_a_model_differs_and_follows_its_formula(ext):
-    network = textbook_chain("smoothed_order_up_to", {"adjustment_time": 4, **ES})
+def test_proportional_out_in_a_model_differs_and_follows_its_formula(ext):
+    network = textbook_chain("proportional_out", {"ti": 4, **ES})
     model = SupplyChainModel(network, horizon=80, rng=4)
     model.run_model()
     plain = ordered(textbook_chain("order_up_to", {"forecast": "exponential_smoothing"}))
@@ -138,7 +135,7 @@ def test_smoothed_order_up_to_in_a_model_differs_and_follows_its_formula(ext):
     assert np.std(rec.series("ordered")[20:, 0]) < np.std(plain[20:, 0])  # smoother orders
 
     retailer = model.firms[0]
-    assert isinstance(retailer.policy, ext.SmoothedOrderUpTo)
+    assert isinstance(retailer.policy, POLICIES.get("proportional_out"))
     received = rec.series("demand")[:, 0]
     q = rec.series("ordered")[:, 0]
     ip_before = rec.series("inventory_position")[:, 0] - q  # recorded after ordering
@@ -172,7 +169,7 @@ def test_holt_tracks_a_trend_that_smoothing_lags(ext):
 def test_a_registered_forecast_is_usable_by_name_in_the_built_in_policy_too(ext):
     model = SupplyChainModel(serial_chain(2, policy_params={"forecast": "holt"}), rng=1)
     assert all(isinstance(f.policy.forecast, ext.Holt) for f in model.firms)
-    network = serial_chain(2, policy="smoothed_order_up_to", policy_params=ext.POUT)
+    network = serial_chain(2, policy="proportional_out", policy_params=ext.POUT)
     forecast = SupplyChainModel(network, rng=1).firms[0].policy.forecast
     assert isinstance(forecast, ext.Holt) and forecast.phi == 0.9
 

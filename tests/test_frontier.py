@@ -66,9 +66,11 @@ def test_factors_from_the_command_line(text, values):
     assert parse_factors(text) == pytest.approx(values)
 
 
-@pytest.mark.parametrize("text", ["0:1", "1:0:0.5", "a,b", "0:1:0"])
+@pytest.mark.parametrize(
+    "text", ["0:1", "1:0:0.5", "a,b", "0:1:0", "0:inf:1", "-inf:0:1", "0:3:1e-320", "0:1e9:1"]
+)
 def test_bad_factors_are_config_errors(text):
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError):  # an endless or huge range too, before it is listed
         parse_factors(text)
 
 
@@ -95,3 +97,10 @@ def test_the_command_line_prints_and_writes_the_frontier(tmp_path, capsys):
     assert plot.stat().st_size > 50_000
     bad = pullchain("frontier", "beer-game", "--factors", "0,1")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+def test_a_service_outside_the_curves_prints_n_a_not_nan(capsys):
+    args = ["frontier", "--steps", "60", "--set", "warm_up=20", "--replications", "2"]
+    assert main([*args, "--factors", "0,0.5", "--service", "0.9999", "--quiet"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert "transparent n/a (n/a, n/a)" in last and "nan" not in last

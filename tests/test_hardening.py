@@ -109,6 +109,10 @@ HANGS = {
         ["run", "--set", "firms.policy_params={window = 1000000000}"],
         "PULLCHAIN_MAX_WINDOW",
     ),
+    "policy_params.error_window = 1e9": (
+        ["run", "--set", "firms.policy_params={safety_factor = 1, error_window = 1000000000}"],
+        "PULLCHAIN_MAX_WINDOW",
+    ),
     "regime.delay = 1e9": (
         ["run", "--regime", "transparent", "--set", "regime.delay=1000000000"],
         "PULLCHAIN_MAX_DELAY",
@@ -200,7 +204,7 @@ def test_limits_travel_with_a_sweep_task_to_its_worker(tmp_path):
 
     sweep = load_sweep(write(tmp_path / "s.toml", LEAD_SWEEP))
     runs = [r for r in sweep.runs() if r.params_dict["network.lead_time"] == 3][:2]
-    args = (sweep.base, runs, 0, [], {})
+    args = (sweep.base, runs, 0, [])
     assert {row["status"] for row, _ in run_chunk(Task(*args))} == {"ok"}
     rows = [row for row, _ in run_chunk(Task(*args, {"PULLCHAIN_MAX_DELAY": "2"}))]
     assert all("PULLCHAIN_MAX_DELAY" in row["error"] for row in rows)
@@ -303,9 +307,9 @@ def test_control_characters_in_keys_never_reach_the_terminal(capsys):
 
 def test_a_plugin_that_calls_sys_exit_exits_2_with_one_line(tmp_path, capsys):
     write(tmp_path / "quits.py", "import sys\nsys.exit(3)\n")
-    sweep = write(tmp_path / "s.toml", 'scenario = "serial"\nimports = ["quits.py"]\n')
+    sweep = write(tmp_path / "s.toml", 'scenario = "serial"\nplugins = ["quits.py"]\n')
     out = tmp_path / "out"
-    refused(capsys, "sweep", str(sweep), "--out", str(out), names=("imports", "SystemExit(3)"))
+    refused(capsys, "sweep", str(sweep), "--out", str(out), names=("plugins", "SystemExit(3)"))
     assert not out.exists()
 
 
@@ -742,7 +746,7 @@ POLICIES.register("marked_order_up_to", replace=True)(type("Marked", (OrderUpTo,
 """
 MARKED_SWEEP = """
 scenario = "serial"
-imports = ["marked.py"]
+plugins = ["marked.py"]
 replications = 2
 [set]
 steps = 30

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import pickle
+import re
 import weakref
+from pathlib import Path
 
 import mesa
 import numpy as np
@@ -12,6 +14,7 @@ import pandas as pd
 import pytest
 
 from pullchain.network.builders import serial_chain
+from pullchain.runs.collector import RecorderCollector
 from pullchain.runs.model import SupplyChainModel
 from pullchain.runs.recorder import CONSUMER_VARIABLES, FIRM_VARIABLES
 
@@ -123,3 +126,69 @@ def test_model_pickles_and_continues_bit_for_bit():
         clone.datacollector.get_model_vars_dataframe(),
         model.datacollector.get_model_vars_dataframe(),
     )
+
+
+# -- (5) Mesa's public interface only, and models from scenarios ------------------------------
+PRIVATE_MESA = re.compile(r"\._seed\b|_collection_steps|_agents_by_type|\._all_agents\b")
+
+
+def test_pullchain_uses_no_private_mesa_attribute():
+    root = Path(__file__).resolve().parents[1]
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for folder in ("agents", "network", "runs")
+        for path in (root / folder).rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if PRIVATE_MESA.search(line)
+    ]
+    assert not found, found
+
+
+def test_a_model_from_a_scenario_is_the_scenario_s_model():
+    from pullchain.runs.scenarios import Scenario
+
+    model = SupplyChainModel.from_scenario("beer-game", regime="transparent")
+    model.run_model()
+    same = Scenario.preset("beer-game").model(regime="transparent")
+    same.run_model()
+    assert model.seed == same.seed == 1 and model.regime.name == "transparent"
+    pd.testing.assert_frame_equal(model.timeseries(), same.timeseries(), check_exact=True)
+
+    class Mine(SupplyChainModel):
+        pass
+
+    assert type(Mine.from_scenario(seed=4)) is Mine
+
+
+def test_the_seed_is_public_and_reproduces_a_generator_seeded_run():
+    a = SupplyChainModel(rng=np.random.default_rng(5), horizon=5)
+    b = SupplyChainModel(rng=np.random.default_rng(5), horizon=5)
+    assert a.seed == b.seed and isinstance(a.seed, int)
+    assert SupplyChainModel(rng="7").seed == 7
+
+
+def test_extra_model_reporters_work_beside_the_built_in_series():
+    model = SupplyChainModel(serial_chain(3), horizon=4, rng=1)
+    collector = RecorderCollector(
+        model.model_series, model._initial_series(), model.recorded_periods,
+        model_reporters={"period": "period"},
+    )  # fmt: skip
+    model.datacollector = collector
+    collector.collect(model)
+    model.run_model()
+    frame = collector.get_model_vars_dataframe()
+    assert list(frame.columns[:4]) == ["demand", "on_hand", "backlog", "cost"]
+    assert frame["period"].tolist() == [0, 0, 1, 2, 3] and frame["steps"].tolist()[-1] == 4
+
+
+def test_agent_queries_find_subclasses_of_a_kind():
+    from pullchain.agents.firms import Retailer
+
+    class Mine(Retailer):
+        pass
+
+    model = SupplyChainModel(agent_classes={"retailer": Mine}, rng=1)
+    retailers = [f for f in model.firms if f.kind == "retailer"]
+    assert set(model.agents_of_kind("retailer")) == set(retailers)
+    assert set(model.agents.select(agent_type=Retailer)) == set(retailers)
+    assert set(model.agents_by_type[Mine]) == set(retailers)

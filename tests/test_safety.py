@@ -176,6 +176,14 @@ policy_params = {_inline(params)}
     assert err.value.field.startswith("node ")
 
 
+@pytest.mark.parametrize("value", [-0.2, 0, 1, 1.5, "0.9", math.nan])
+@pytest.mark.parametrize("field", ["service_level", "fill_rate"])
+def test_a_target_outside_zero_to_one_gets_one_message_whatever_is_wrong(field, value):
+    with pytest.raises(ConfigError) as err:  # not ">= 0 and <= 1" for -0.2, then "> 0" for 0
+        SafetyStock(**{field: value})
+    assert str(err.value).endswith("> 0 and < 1")
+
+
 def _inline(params: dict) -> str:
     def value(v):
         return f'"{v}"' if isinstance(v, str) else repr(v)

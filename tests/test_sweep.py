@@ -24,12 +24,20 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from pullchain.runs import cli
+from pullchain.runs import cli, plugins
 from pullchain.runs.store import TIMING_COLUMNS, read_manifest, read_results, read_timeseries
 from pullchain.runs.sweep import load_sweep, rerun, run_sweep
 from pullchain.runs.sweep_file import _expand_range, run_key
 
 ENV = {**os.environ, "PYTHONHASHSEED": "0"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def forget_plugins():
+    """The plug-ins these sweeps load in this process are forgotten after the module."""
+    with plugins.scoped():
+        yield
+
 
 BOOM = '''
 from pullchain.agents.policies import POLICIES, OrderingPolicy
@@ -50,7 +58,7 @@ class BoomAt3(OrderingPolicy):
 
 SWEEP = """
 scenario = "serial"
-imports = ["boom.py"]
+plugins = ["boom.py"]
 replications = 12
 seed = 11
 
@@ -155,7 +163,9 @@ def test_every_run_once_pairs_share_seeds_and_failures_are_recorded(reference):
     assert manifest["runs"] == TOTAL and manifest["cells"] == 8
     assert {"numpy", "mesa", "networkx", "pandas", "pyarrow", "dask"} <= set(manifest["packages"])
     assert "created" in manifest and manifest["python"].startswith("3.")
-    assert "boom_at_3" in manifest["plugins"][manifest["imports"][0]]
+    (boom,) = manifest["plugins"]
+    assert boom["name"] == "boom" and boom["kind"] == "file" and len(boom["sha256"]) == 64
+    assert "boom_at_3" in boom["text"] and boom["spec"].endswith("boom.py")
     assert (reference / "scenario.toml").read_text().startswith("name = ")
 
 
@@ -426,8 +436,10 @@ warm_up = [5, 30]
 """
     path = write_sweep(tmp_path, text)
     out = tmp_path / "out"
-    outcome = run_sweep(load_sweep(path), out, workers=1)
+    said: list[str] = []
+    outcome = run_sweep(load_sweep(path), out, workers=1, say=said.append)
     assert outcome.ran == 16 and outcome.failed == 4
+    assert said[0].endswith("; running 16 in this process")  # not "on in this process"
     frame = read_results(out)
     bad = frame[(frame["steps"] == 20) & (frame["warm_up"] == 30)]
     assert (bad["status"] == "failed").all() and len(bad) == 4

@@ -249,7 +249,7 @@ def test_holding_goods_in_transit_is_charged_to_the_shipper_and_changes_nothing_
             charged.recorder.firms.series(name), free.recorder.firms.series(name)
         )
     a, b = charged.summary(), free.summary()
-    assert b["in_transit_cost"] == 0.0
+    assert b["in_transit_cost"] == 0.0 and type(b["in_transit_cost"]) is float  # JSON 0.0
     # Stage 2 ships on a one-period lane at 4, the source on one at 2: 5 units a period each.
     per_period = a["in_transit_cost"] / a["periods"]
     assert per_period == pytest.approx(5.0 * 4.0 + 5.0 * 2.0, rel=0.02)
