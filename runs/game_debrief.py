@@ -79,6 +79,7 @@ class _Cut:
 
     def __init__(self, recorder: Any, rows: int) -> None:
         self._recorder, self._rows = recorder, rows
+        self.rows = rows
         self.firms = _CutSeries(recorder.firms, rows)
 
     def demand_series(self) -> np.ndarray:
@@ -89,6 +90,8 @@ class _CutSeries:
     def __init__(self, series: Any, rows: int) -> None:
         self._series, self._rows = series, rows
         self.agents = series.agents
+        self.variables = series.variables
+        self.data = series.data[:rows]  # what metrics.Record.of_recorder reads
 
     def series(self, variable: str) -> np.ndarray:
         return self._series.series(variable)[: self._rows]
