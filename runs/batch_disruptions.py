@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from pullchain.network.disruptions import Disruptions
+from pullchain.network.disruptions import Disruptions, Event
 from pullchain.network.topology import Topology
 
 from .streams import STREAM_DISRUPTION, stream
@@ -40,6 +40,9 @@ class BatchDisruptions:
         self.firm_index = topology.firm_index
         self.lane_index = {edge: k for k, edge in enumerate(lanes)}
         self.first_start = np.full(self.reps, NEVER, dtype=np.int64)
+        # Per replication, the random events as they began (the agent model's ``events``
+        # after its scheduled ones): rare, so a list each.
+        self.drawn: list[list[Event]] = [[] for _ in range(self.reps)]
         for e in self.fixed:
             self.first_start = np.minimum(self.first_start, e.start)
         # Random shocks' numbers, drawn as the agent model draws them: period, spec, target.
@@ -82,6 +85,10 @@ class BatchDisruptions:
                     self.first_start = np.where(
                         new, np.minimum(self.first_start, t), self.first_start
                     )
+                    for r in np.flatnonzero(new):
+                        self.drawn[r].append(
+                            Event(shock.kind, target, t, shock.duration, shock.extra)
+                        )
                 col += 1
         down = np.zeros((n_firms, self.reps), dtype=bool)
         extra = np.zeros((n_lanes, self.reps), dtype=np.int64)

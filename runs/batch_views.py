@@ -103,8 +103,12 @@ class RecorderView:
 
 
 class _FirstStart:
-    def __init__(self, start: int | None) -> None:
+    """A replication's disruptions as the views read them: when the first began, and
+    the events (scheduled, then random ones as they began), as ``Disruptions`` has them."""
+
+    def __init__(self, start: int | None, events: list | None = None) -> None:
         self._start = start
+        self.events = list(events or [])
 
     def first_start(self) -> int | None:
         return self._start
@@ -128,7 +132,9 @@ class ReplicationView:
         self.topology = model.topology
         self.network = model.network
         self.warm_up = model.warm_up
-        self.disruptions = _FirstStart(model.first_start()[r])
+        self.disruptions = _FirstStart(
+            model.first_start()[r], [*model.disruptions.fixed, *model.disruptions.drawn[r]]
+        )
         self.seed = model.seeds[r]
         self.firms = self.recorder.firms.agents
 

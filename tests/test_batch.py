@@ -336,3 +336,24 @@ def test_vmi_runs_on_the_agent_model_and_says_why():
     assert batch.choose("auto", scenario, ("opaque", "vmi"), said.append) == "agents"
     assert len(said) == 1 and "information regime 'vmi' (VendorManaged." in said[0]
     assert batch.choose("auto", scenario, ("opaque", "transparent"), said.append) == "batch"
+
+
+def test_a_replications_view_shades_the_agent_models_disruptions():
+    """The charts' bands read a run's events: a batch replication has the same ones,
+    random shocks included, as the agent model run with its seed."""
+    from pullchain.runs.app_charts import bands
+
+    shocks = [
+        {"kind": "outage", "node": "supplier 1", "start": 30, "duration": 6},
+        {"kind": "outage", "targets": "retailer", "rate": 0.05, "duration": 3},
+    ]
+    scenario = Scenario.preset("default").with_overrides(
+        {"steps": 80, "warm_up": 10, "disruptions": shocks}
+    )
+    seeds = [3, 4]
+    results = batch.run_batch(scenario, [("opaque", s) for s in seeds], keep=lambda i: True)
+    for result, seed in zip(results, seeds, strict=True):
+        model = scenario.model(regime="opaque", seed=seed)
+        model.run_model()
+        assert len(model.disruptions.events) > 1  # the scheduled outage and random ones
+        assert bands(result.view) == bands(model)
