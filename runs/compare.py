@@ -46,6 +46,18 @@ def t_quantile_975(df: int) -> float:
     return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
 
 
+ROUND_OFF = 1e-9
+"""A mean smaller than this (units, money, ratios) is round-off of a zero, so a change in
+per cent of it is not defined (n/a), rather than a ratio of two residues."""
+
+
+def change_pct(change: float, base: float) -> float:
+    """The change in per cent of the baseline mean; NaN where that mean is (nearly) zero."""
+    if math.isnan(base) or abs(base) < ROUND_OFF:
+        return math.nan
+    return 100 * change / base
+
+
 def paired_interval(diff: np.ndarray) -> tuple[float, float]:
     """Mean of paired differences and the half-width of its 95 % CI (Student's t)."""
     n = len(diff)
@@ -100,9 +112,7 @@ class Comparison:
                     "change": mean,
                     "ci_low": mean - half,
                     "ci_high": mean + half,
-                    "change_pct": 100 * mean / float(np.mean(a[both]))
-                    if n and np.mean(a[both])
-                    else math.nan,
+                    "change_pct": change_pct(mean, float(np.mean(a[both]))) if n else math.nan,
                 }
             )
         return pd.DataFrame(rows).set_index("metric")

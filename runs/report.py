@@ -33,7 +33,7 @@ MAX_LINES = 8
 
 
 def _summarise(diff: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    from .compare import paired_interval  # the same interval as `pullchain compare`
+    from .compare import change_pct, paired_interval  # as `pullchain compare` has them
 
     n = len(diff)
     mean, half = paired_interval(diff)
@@ -45,7 +45,7 @@ def _summarise(diff: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, floa
         "change": mean,
         "ci_low": mean - half,
         "ci_high": mean + half,
-        "change_pct": 100 * mean / base if n and base else math.nan,
+        "change_pct": change_pct(mean, base) if n else math.nan,
     }
 
 

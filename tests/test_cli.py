@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -196,3 +197,12 @@ def test_params_prints_the_declared_reference_tables(capsys):
     assert "## agent-classes" in capsys.readouterr().out
     assert cli.main(["params", "nonsense"]) == 2
     assert "one of firms, consumers" in capsys.readouterr().err
+
+
+def test_a_change_in_per_cent_of_a_round_off_zero_is_not_defined():
+    """A mean of 1e-15 units is round-off of zero: its change in per cent is n/a, not a
+    ratio of two residues (make-to-order's retailers hold nothing, to the last bits)."""
+    from pullchain.runs.compare import change_pct
+
+    assert math.isnan(change_pct(1e-16, 2e-15)) and math.isnan(change_pct(1.0, 0.0))
+    assert change_pct(1.0, 4.0) == 25.0 and change_pct(-3e-10, 1e-6) == pytest.approx(-0.03)
