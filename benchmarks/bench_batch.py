@@ -230,7 +230,6 @@ scenario = Scenario({"steps": steps, "warm_up": 20, "network": {"builder": "laye
     "n_suppliers": 10, "n_brands": 50, "n_retailers": 200, "n_consumers": 10000, "seed": 0}})
 if engine == "batch":
     from pullchain.runs.batch import run_batch
-from pullchain.runs.batch_model import BatchModel
     results = run_batch(scenario, [("opaque", s) for s in range(reps)])
     cost = results[0].summary["total_cost"]
 else:
