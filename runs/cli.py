@@ -561,11 +561,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "metrics": comparison_rows(table, comparison.regimes),
     }
     if args.out:
-        with staged(args.out) as tmp:
-            comparison.runs.to_parquet(tmp / "runs.parquet", index=False)
-            (tmp / "comparison.json").write_text(dump_json(result) + "\n")
-            (tmp / "scenario.toml").write_text(resolved.to_toml())
-        _say(args, f"wrote {args.out}/runs.parquet, comparison.json, scenario.toml")
+        _write_out(args, resolved, comparison.runs, "comparison", result)
     if args.json:
         print(dump_json(result))
     else:
@@ -611,11 +607,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         "points": table.to_dict(orient="records"),
     }
     if args.out:
-        with staged(args.out) as tmp:
-            result.runs.to_parquet(tmp / "runs.parquet", index=False)
-            (tmp / "frontier.json").write_text(dump_json(record) + "\n")
-            (tmp / "scenario.toml").write_text(resolved.to_toml())
-        _say(args, f"wrote {args.out}/runs.parquet, frontier.json, scenario.toml")
+        _write_out(args, resolved, result.runs, "frontier", record)
     if args.json:
         print(dump_json(record))
         return 0
@@ -645,6 +637,16 @@ def cmd_frontier(args: argparse.Namespace) -> int:
                 f"{other} {_fmt(g[other])} ({_fmt(g['change'])}, {pct}), read off each curve"
             )
     return 0
+
+
+def _write_out(args: argparse.Namespace, resolved: Any, runs: Any, name: str, record: dict) -> None:
+    """``--out``: the runs, the result as ``name``.json and the scenario, staged (a folder
+    appears whole or not at all)."""
+    with staged(args.out) as tmp:
+        runs.to_parquet(tmp / "runs.parquet", index=False)
+        (tmp / f"{name}.json").write_text(dump_json(record) + "\n")
+        (tmp / "scenario.toml").write_text(resolved.to_toml())
+    _say(args, f"wrote {args.out}/runs.parquet, {name}.json, scenario.toml")
 
 
 def _frontier_gaps(result, target: float | None) -> dict[str, dict[str, float]]:
