@@ -8,7 +8,7 @@ metric and table is computed by the very same code on the very same numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,6 +40,10 @@ class AgentProfile:
     lead_time: float = 0.0
 
 
+_FIRM_FIELDS = tuple(f.name for f in fields(AgentProfile) if f.name != "unique_id")
+"""What a profile copies from a batch firm, attribute for attribute."""
+
+
 class SeriesView:
     """``recorder.AgentSeries`` of one replication: data (periods, agents, variables)."""
 
@@ -61,19 +65,7 @@ class RecorderView:
         firms = [
             AgentProfile(
                 unique_id=n_consumers + 1 + f.index,
-                node=f.node,
-                kind=f.kind,
-                holding_cost=f.holding_cost,
-                backlog_cost=f.backlog_cost,
-                lost_sale_cost=f.lost_sale_cost,
-                order_cost=f.order_cost,
-                cost_of_capital=f.cost_of_capital,
-                unit_value=f.unit_value,
-                salvage_value=f.salvage_value,
-                price=f.price,
-                in_transit_holding=f.in_transit_holding,
-                lead_time=f.lead_time,
-                unit_cost=f.unit_cost,
+                **{name: getattr(f, name) for name in _FIRM_FIELDS},
             )
             for f in model.firms
         ]
